@@ -157,6 +157,9 @@ class Requirements(StrictModel):
 
 
 class HealthCheck(StrictModel):
+    """How to tell the app is up: an HTTP GET answering one of ``expect_status``, or a TCP connect."""
+
+    kind: Literal["http", "tcp"] = "http"
     port: str = Field(pattern=SLUG, description="Name of one of the entry's ports")
     path: str = Field(default="/", pattern=r"^/")
     expect_status: list[int] = [200]

@@ -39,5 +39,5 @@ def test_wheel_ships_catalog_prompts_and_dashboards(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "proximity/_data/catalog/apps/jellyfin.json" in names
     assert any(name.startswith("proximity/_data/prompts/") for name in names)
-    assert any(name.startswith("proximity/_data/dashboards/") for name in names)
+    assert "dashboards/__init__.py" in names
     assert "proximity/cli/__init__.py" in names

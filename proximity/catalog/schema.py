@@ -186,7 +186,9 @@ class UpdateStrategy(StrictModel):
 class Credentials(StrictModel):
     """How the first login works. Shared default passwords are not allowed in our own catalog."""
 
-    policy: Literal["none", "generated", "first-user-setup", "upstream-default"]
+    policy: Literal["none", "generated", "first-user-setup", "upstream-default", "unknown"] = Field(
+        description="'unknown' is for imported entries whose source does not say how the first login works"
+    )
     username: str | None = None
     password_input: str | None = Field(default=None, description="Name of the env input holding it")
     note: str = ""
@@ -239,6 +241,15 @@ class Note(StrictModel):
     text: str
 
 
+class Origin(StrictModel):
+    """Where an imported entry came from, so a reviewer can trace every converted fact back."""
+
+    importer: Literal["helper-scripts", "portainer"]
+    reference: str = Field(min_length=1, description="The upstream file/template this entry was made from")
+    upstream_id: str | None = None
+    maintainer: str | None = None
+
+
 class CatalogEntry(StrictModel):
     id: str = Field(pattern=APP_ID)
     name: str = Field(min_length=1, max_length=80)
@@ -262,6 +273,10 @@ class CatalogEntry(StrictModel):
     update: UpdateStrategy
     credentials: Credentials = Credentials(policy="none")
     notes: list[Note] = []
+    stateless: bool = Field(
+        default=False, description="The app keeps no data worth keeping, so it needs no persistent volumes"
+    )
+    origin: Origin | None = Field(default=None, description="Set by importers; absent on hand-written entries")
 
     @model_validator(mode="after")
     def _consistent(self) -> "CatalogEntry":

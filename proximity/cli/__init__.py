@@ -22,6 +22,8 @@ SUBCOMMANDS: dict[str, str] = {
     "backups": "proximity.cli.backups_cmd:backups",
     "jobs": "proximity.cli.jobs_cmd:jobs",
     "demo": "proximity.cli.demo_cmd:demo",
+    "dashboard": "proximity.cli.dashboard_cmd:dashboard",
+    "ask": "proximity.cli.ask_cmd:ask",
 }
 
 

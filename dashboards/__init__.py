@@ -1,0 +1,1 @@
+"""The Panel dashboard: the All-is-Rack command deck."""

@@ -1,0 +1,1 @@
+"""API handlers, one module per area; each module exports ``ROUTES``."""

@@ -1,0 +1,53 @@
+"""Fixtures for end-to-end SDK tests: a simulated PVE cluster (over real HTTPS + SSH) and a client with
+that cluster added as host "lab". No mock of Proximity's own code anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proximity.jobs import RetryPolicy
+from proximity.pve import ApiRetry, PollPolicy
+
+FAST = {
+    "retry": RetryPolicy(attempts=3, base_s=0.01, max_s=0.05),
+    "api_retry": ApiRetry(attempts=4, base_s=0.01, max_s=0.05),
+    "poll": PollPolicy(first_s=0.01, factor=1.5, max_interval_s=0.2),
+}
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    simulator = pytest.importorskip("proximity.sim", reason="the simulator is not available")
+    if not hasattr(simulator, "Simulator"):
+        pytest.skip("the simulator is not available yet")
+    with simulator.Simulator(nodes=3, time_scale=0.01) as running:
+        yield running
+
+
+def add_lab(px: Any, sim: Any) -> Any:
+    return px.hosts.add(
+        "lab",
+        sim.url,
+        token_id=sim.token_id,
+        token_secret=sim.token_secret,
+        fingerprint=sim.fingerprint,
+        ssh_port=sim.ssh_port,
+        ssh_password=sim.root_password,
+    )
+
+
+@pytest.fixture
+def px(sim: Any, tmp_path: Path) -> Iterator[Any]:
+    from proximity import Proximity
+
+    client = Proximity(tmp_path / "state", front_end="test", **FAST)
+    add_lab(client, sim)
+    client.update_settings(health_timeout_s=20, task_timeout_s=60)
+    try:
+        yield client
+    finally:
+        client.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from proximity.cli._sdk import (
@@ -28,6 +30,60 @@ def _env_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     return env
 
 
+def _env_file_values(text: str, source: str) -> dict[str, str]:
+    """``NAME=value`` lines (blank lines and ``#`` comments skipped, an optional ``export``); the value is
+    everything after the first ``=``, with one pair of surrounding matching quotes removed. No escapes and
+    no ``$`` expansion: what is written is what the app gets."""
+    env: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.BadParameter(f"line {number}: expected NAME=value", param_hint=source)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        env[key] = value
+    return env
+
+
+def _read_stdin_once(used: list[str], what: str) -> str:
+    if used:
+        raise click.UsageError(f"stdin is already read for {used[0]}; it cannot also give {what}")
+    used.append(what)
+    return sys.stdin.read()
+
+
+def collect_env(
+    pairs: tuple[str, ...], env_files: tuple[str, ...], stdin_names: tuple[str, ...]
+) -> dict[str, str]:
+    """The inputs of a deploy: ``--env-file`` files first (``-`` is stdin), then ``--env NAME=value``, then
+    ``--env-stdin NAME`` (the whole of stdin, less its final line break, as NAME's value). Files and stdin
+    keep secrets off the command line, where ``ps`` would show them to every local user."""
+    stdin_used: list[str] = []
+    env: dict[str, str] = {}
+    for path in env_files:
+        if path == "-":
+            text = _read_stdin_once(stdin_used, "--env-file -")
+        else:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as error:
+                raise click.BadParameter(f"{path}: {error.strerror}", param_hint="--env-file") from None
+        env.update(_env_file_values(text, f"--env-file {path}"))
+    env.update(_env_pairs(pairs))
+    if len(stdin_names) > 1:
+        raise click.UsageError("--env-stdin can be given once (stdin holds one value)")
+    for name in stdin_names:
+        value = _read_stdin_once(stdin_used, f"--env-stdin {name}")
+        env[name] = value.removesuffix("\n")
+    return env
+
+
 def _summary(app: App) -> str:
     return f"{app.name}: {app.status.value} on {app.host}/{app.node} (CT {app.vmid})" + (
         f" {app.url}" if app.url else ""
@@ -48,6 +104,14 @@ def apps() -> None:
 @click.option("--memory", type=int, help="MiB")
 @click.option("--disk", type=int, help="GiB")
 @click.option("--env", "env", multiple=True, metavar="NAME=value", help="An input of the catalog entry")
+@click.option(
+    "--env-file",
+    "env_files",
+    multiple=True,
+    metavar="FILE",
+    help="NAME=value lines (- for stdin); keeps secrets out of `ps`",
+)
+@click.option("--env-stdin", "env_stdin", multiple=True, metavar="NAME", help="Read NAME's value from stdin")
 @click.option("--method", type=click.Choice(["oci", "compose", "script"]), help="Install method")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar")
 @db_option
@@ -62,12 +126,15 @@ def deploy(
     memory: int | None,
     disk: int | None,
     env: tuple[str, ...],
+    env_files: tuple[str, ...],
+    env_stdin: tuple[str, ...],
     method: str | None,
     quiet: bool,
     db: str | None,
     as_json: bool,
 ) -> None:
     """Deploy CATALOG_ID as a new app."""
+    inputs = collect_env(env, env_files, env_stdin)
     with open_client(db) as px, job_progress(f"deploy {name or catalog_id}", quiet or as_json) as on_event:
         app = px.apps.deploy(
             catalog_id,
@@ -77,7 +144,7 @@ def deploy(
             cores=cores,
             memory=memory,
             disk=disk,
-            env=_env_pairs(env),
+            env=inputs,
             method=method,
             on_event=on_event,
         )

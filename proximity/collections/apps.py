@@ -16,8 +16,9 @@ from proximity.collections.common import (
     resolve_host,
 )
 from proximity.collections.core import Core
-from proximity.collections.deploy import deploy_steps, place
+from proximity.collections.deploy import deploy_steps, place_with_storages
 from proximity.collections.maintenance import action_steps, clone_steps, update_steps
+from proximity.collections.oci_update import check_replaceable
 from proximity.errors import (
     AlreadyExists,
     ConfirmationRequired,
@@ -46,7 +47,7 @@ class AsyncApps:
         )
         core.runner.register(JobKind("app", lambda values: action_steps(core, backups, values)))
         core.runner.register(JobKind("clone", lambda values: clone_steps(core, values)))
-        core.runner.register(JobKind("update", lambda values: update_steps(core, values)))
+        core.runner.register(JobKind("update", lambda values: update_steps(core, values, backups)))
 
     # ------------------------------------------------------------ reading
 
@@ -128,7 +129,14 @@ class AsyncApps:
         chosen = installer.choose_method(entry, method or settings.install_method, version)
         if method and chosen.type != method:
             raise ValidationError(f"{entry.id} cannot be installed with {method!r}")
-        target = node or await place(core, pve, sizes["memory_mb"], self._reserved_mb)
+        node_storages: list[Any] = []
+        if node:
+            target = node
+        else:
+            target, placed_storages = await place_with_storages(
+                core, pve, sizes["memory_mb"], self._reserved_mb
+            )
+            node_storages = [s.model_dump(mode="json") for s in placed_storages]
         node_key = f"{host_name}/{target}"
         req = entry.requirements
         health = entry.healthcheck
@@ -144,7 +152,7 @@ class AsyncApps:
             "swap_mb": settings.swap_mb,
             "storage": settings.storage,
             "bridge": settings.bridge,
-            "template": settings.template,
+            "template": installer.script_template(chosen) if chosen.type == "script" else settings.template,
             "unprivileged": settings.unprivileged and not req.privileged,
             "features": props.features(nesting=req.nesting, keyctl=req.keyctl, fuse=req.fuse),
             "env_public": public,
@@ -156,6 +164,7 @@ class AsyncApps:
             "ip": None,
             "url": None,
             "ostemplate": None,
+            "node_storages": node_storages,
         }
         self._pending_secrets[name] = hidden
         self._reserved_mb[node_key] = self._reserved_mb.get(node_key, 0) + sizes["memory_mb"]
@@ -168,7 +177,7 @@ class AsyncApps:
             self._pending_secrets.pop(name, None)
             self._reserved_mb[node_key] -= sizes["memory_mb"]
         core.audit("apps.deploy", name, "ok")
-        return await self.get(name)
+        return await self.get(name, live=False)  # the job just started it and saw it answer
 
     # ------------------------------------------------------------ simple lifecycle verbs
 
@@ -287,12 +296,22 @@ class AsyncApps:
     # ------------------------------------------------------------ safe update
 
     async def update(self, name: str, *, on_event: EventCallback | None = None) -> App:
-        """Snapshot -> update -> health check; on any failure the snapshot is rolled back automatically."""
+        """Safe update; on any failure the app is put back as it was, automatically.
+
+        Compose and script installs: snapshot -> update in place -> health check (rollback to the snapshot).
+        OCI installs: backup -> new CT from the new image with the old CT's volumes -> health check
+        (rollback to the old CT), since PVE cannot swap a container's image in place."""
         core = self._core
         app = core.store.get_app(name)
         entry = core.catalog_entry(app.catalog_id)
         if entry.update.method == "none":
             raise ValidationError(f"{entry.id} declares no update method")
+        if app.install_method == "oci":
+            if app.version == entry.version:
+                core.audit("apps.update", name, f"already at {entry.version}")
+                return await self.get(name)
+            config = await core.call(core.pve(app.host).ct_config, app.node, app.vmid)
+            check_replaceable(entry, config, app.vmid)
         values = {
             "app": name,
             "host": app.host,
@@ -300,6 +319,7 @@ class AsyncApps:
             "vmid": app.vmid,
             "ip": app.ip,
             "catalog_id": app.catalog_id,
+            "install_method": app.install_method,
             "node_key": f"{app.host}/{app.node}",
             "version": entry.version,
             "health": entry.healthcheck.model_dump() if entry.healthcheck else None,

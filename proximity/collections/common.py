@@ -107,8 +107,9 @@ def app_url(entry: CatalogEntry | None, ip: str | None) -> str | None:
     port = entry.web_port or (entry.ports[0] if entry.ports else None)
     if port is None:
         return None
-    scheme = port.scheme or "http"
-    return f"{scheme}://{ip}:{port.port}/"
+    if port.scheme is None and not port.web_ui:
+        return f"tcp://{ip}:{port.port}"  # a non-web port (MQTT, a database): no http:// link to offer
+    return f"{port.scheme or 'http'}://{ip}:{port.port}/"
 
 
 def merge_live(app: App, ct: dict[str, Any] | None) -> None:

@@ -19,7 +19,7 @@ from proximity.collections.common import (
 from proximity.collections.core import Core
 from proximity.errors import Conflict
 from proximity.jobs import Step, StepContext
-from proximity.models import App, AppStatus, Node, PortBinding
+from proximity.models import App, AppStatus, Node, PortBinding, Storage
 from proximity.pve import props
 from proximity.pve.guest import Guest
 from proximity.pve.host import PveHost
@@ -27,19 +27,36 @@ from proximity.pve.host import PveHost
 
 async def place(core: Core, pve: PveHost, memory_mb: int, reserved_mb: dict[str, int]) -> str:
     """The online node with the most headroom that has the memory free (one cluster/resources call)."""
-    nodes: list[Node] = await core.call(pve.nodes)
+    node, _ = await place_with_storages(core, pve, memory_mb, reserved_mb)
+    return node
+
+
+async def place_with_storages(
+    core: Core, pve: PveHost, memory_mb: int, reserved_mb: dict[str, int]
+) -> tuple[str, list[Storage]]:
+    """The node ``place`` picks, and its storages, both read from one unfiltered ``cluster/resources`` call
+    (the storage rows carry content types and free space: no separate storage listing is needed)."""
+    resources = await core.call(pve.resources)
+    nodes: list[Node] = await core.call(pve.nodes, resources)
+    chosen = choose_node(pve.name, nodes, memory_mb, reserved_mb)
+    return chosen, pve.storages_in(resources, chosen)
+
+
+def choose_node(host: str, nodes: list[Node], memory_mb: int, reserved_mb: dict[str, int]) -> str:
+    """The online node of ``host`` with the most headroom (memory or CPU, whichever is scarcer) that has
+    ``memory_mb`` free once the memory promised to deploys in flight (``reserved_mb``) is counted."""
     mib = 1024 * 1024
 
     def free_mb(n: Node) -> float:
-        return n.mem_free / mib - reserved_mb.get(f"{pve.name}/{n.name}", 0)
+        return n.mem_free / mib - reserved_mb.get(f"{host}/{n.name}", 0)
 
     def headroom(n: Node) -> float:
-        reserved = reserved_mb.get(f"{pve.name}/{n.name}", 0) * mib
+        reserved = reserved_mb.get(f"{host}/{n.name}", 0) * mib
         return min((n.mem_free - reserved) / n.mem_total, 1.0 - n.cpu) if n.mem_total else 0.0
 
     fitting = [n for n in nodes if n.online and free_mb(n) >= memory_mb]
     if not fitting:
-        raise Conflict(f"no online node of {pve.name} has {memory_mb} MiB of memory free")
+        raise Conflict(f"no online node of {host} has {memory_mb} MiB of memory free")
     return max(fitting, key=lambda n: (headroom(n), n.name)).name
 
 
@@ -53,7 +70,10 @@ def deploy_steps(
 
     async def template(ctx: StepContext) -> None:
         host, node = pve(), values["node"]
-        storages = await core.call(host.storages, node)  # one call for both choices
+        if values.get("node_storages"):  # read with the placement
+            storages = [Storage.model_validate(s) for s in values["node_storages"]]
+        else:
+            storages = await core.call(host.storages, node)  # one call for both choices
         values["rootfs_storage"] = host.pick_storage(node, "rootdir", values["storage"], storages)
         storage = host.pick_storage(node, "vztmpl", None, storages)
         if values["method"] == "oci":

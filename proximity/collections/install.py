@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import math
 import re
 import secrets
 import uuid
@@ -62,34 +63,80 @@ def resolve_inputs(entry: CatalogEntry, given: dict[str, Any]) -> tuple[dict[str
     return public, hidden
 
 
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
 def _as_text(name: str, kind: str, raw: Any, choices: list[str] | None) -> str:
+    """An input as the text apps read: booleans as lowercase ``true``/``false`` (what Vaultwarden, the
+    Minecraft EULA and most apps parse), numbers as plain digits (``8080``, not ``8080.0``)."""
     if kind == "boolean":
         if isinstance(raw, str):
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            if raw.strip().lower() not in _TRUE + _FALSE:
                 raise ValidationError(f"{name} must be true or false")
-            raw = raw.lower() in ("true", "1", "yes")
+            raw = raw.strip().lower() in _TRUE
         return "true" if raw else "false"
     if kind == "number":
-        try:
-            float(raw)
-        except (TypeError, ValueError):
-            raise ValidationError(f"{name} must be a number") from None
-        return str(raw)
+        return _number_text(name, raw)
     text = str(raw)
     if kind == "choice" and choices and text not in choices:
         raise ValidationError(f"{name} must be one of {', '.join(choices)}")
-    if "\n" in text or "\x00" in text:
-        raise ValidationError(f"{name} may not contain newlines")
+    if "\x00" in text:
+        raise ValidationError(f"{name} may not contain NUL characters")
     return text
 
 
+def _number_text(name: str, raw: Any) -> str:
+    if isinstance(raw, bool):
+        raise ValidationError(f"{name} must be a number")
+    try:
+        number = float(str(raw).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a number") from None
+    if not math.isfinite(number):
+        raise ValidationError(f"{name} must be a finite number")
+    if number.is_integer() and "e" not in str(raw).lower():
+        return str(int(number))
+    return repr(number)
+
+
+def compose_env_file(values: dict[str, str]) -> str:
+    r"""A ``.env`` file as Docker Compose reads it (compose-go's dotenv parser).
+
+    Single quotes are literal there (no escapes, no ``$`` interpolation; ``#`` and spaces kept), so a value
+    with no ``'``, no line break and no trailing backslash is written single-quoted. Any other value is
+    written double-quoted, where Compose turns ``\n`` into a newline, ``\\`` into ``\``, ``\"`` into
+    ``"`` and ``\$`` into a literal ``$`` (a bare ``$`` would be interpolated). Line breaks always travel as
+    ``\n`` so each value stays on one line."""
+    return "".join(f"{key}={_compose_quote(values[key])}\n" for key in sorted(values))
+
+
+def _compose_quote(value: str) -> str:
+    if not any(c in value for c in "'\n\r") and not value.endswith("\\"):
+        return f"'{value}'"
+    escaped = (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("$", "\\$")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
+    return f'"{escaped}"'
+
+
+def shell_env_file(values: dict[str, str]) -> str:
+    """An environment file for install scripts that source it (``. /etc/proximity/app.env``): POSIX shell
+    single quotes, a ``'`` inside written as ``'\\''``."""
+    return "".join(f"{key}='{_shell_single(values[key])}'\n" for key in sorted(values))
+
+
+def _shell_single(value: str) -> str:
+    return value.replace("'", "'\\''")
+
+
 def env_file(values: dict[str, str]) -> str:
-    """A dotenv file; values single-quoted so ``$`` and spaces stay literal."""
-    lines = []
-    for key in sorted(values):
-        value = values[key].replace("'", "'\\''")
-        lines.append(f"{key}='{value}'")
-    return "\n".join(lines) + "\n"
+    """The first SDK version's name for the Compose ``.env`` writer (kept for callers)."""
+    return compose_env_file(values)
 
 
 def substitute(template: str, values: dict[str, str]) -> str:
@@ -136,21 +183,39 @@ async def install(guest: Guest, entry: CatalogEntry, method: Any, values: dict[s
         folder = guest.compose_dir(project)
         await guest.install_docker()
         await guest.write_file(f"{folder}/compose.yaml", yaml.safe_dump(method.compose, sort_keys=False))
-        await guest.write_file(f"{folder}/.env", env_file(values), secret=True)
+        await guest.write_file(f"{folder}/.env", compose_env_file(values), secret=True)
         await guest.compose(project, "pull")
         await guest.compose(project, "up", "-d")
         return ["installed Docker", f"wrote {folder}/compose.yaml and .env", "docker compose up -d"]
     if isinstance(method, ScriptInstall):
-        ports = ",".join(str(p.port) for p in entry.ports)
-        await guest.write_file(
-            APP_ENV, env_file({"PROXIMITY_APP": entry.id, "PROXIMITY_PORTS": ports, **values}), secret=True
-        )
+        await guest.write_file(APP_ENV, shell_env_file(script_env(entry, method, values)), secret=True)
         await guest.write_file(INSTALL_SCRIPT, method.script)
+        done = [f"wrote {APP_ENV}"]
+        if method.os == "alpine":
+            # catalog scripts are bash scripts; Alpine ships only busybox sh
+            await guest.ensure_bash_alpine()
+            done.append("installed bash (apk add bash)")
         await guest.run_script(INSTALL_SCRIPT)
-        return [f"wrote {APP_ENV}", f"ran {INSTALL_SCRIPT}"]
+        return [*done, f"ran {INSTALL_SCRIPT}"]
     if isinstance(method, OciInstall):
         return ["the OCI image runs as the container's init"]
     raise ValidationError(f"unknown install method {type(method).__name__}")
+
+
+def script_env(entry: CatalogEntry, method: ScriptInstall, values: dict[str, str]) -> dict[str, str]:
+    """What a native install script reads from /etc/proximity/app.env: the app, its ports, the service it
+    must install and start (``PROXIMITY_SERVICE``), and the app's inputs."""
+    fixed = {
+        "PROXIMITY_APP": entry.id,
+        "PROXIMITY_PORTS": ",".join(str(p.port) for p in entry.ports),
+        "PROXIMITY_SERVICE": method.service or "",
+    }
+    return {**values, **fixed}
+
+
+def script_template(method: ScriptInstall) -> str:
+    """The OS template prefix a script install needs (``debian-13``, ``alpine-3.22``)."""
+    return f"{method.os}-{method.os_version}"
 
 
 async def update(guest: Guest, entry: CatalogEntry) -> list[str]:
@@ -163,6 +228,9 @@ async def update(guest: Guest, entry: CatalogEntry) -> list[str]:
     if strategy.method == "script":
         assert strategy.script is not None
         await guest.write_file(UPDATE_SCRIPT, strategy.script)
+        script = next((m for m in entry.install if isinstance(m, ScriptInstall)), None)
+        if script is not None and script.os == "alpine":
+            await guest.ensure_bash_alpine()
         await guest.run_script(UPDATE_SCRIPT)
         return [f"ran {UPDATE_SCRIPT}"]
     if strategy.method == "oci-replace":

@@ -7,6 +7,7 @@ from typing import Any
 from proximity.collections import install as installer
 from proximity.collections.common import JOB_TAG, app_url, check_health, ct_by_tag, job_tag, wait_ip
 from proximity.collections.core import Core
+from proximity.collections.oci_update import oci_replace_steps
 from proximity.errors import ValidationError
 from proximity.jobs import Step, StepContext
 from proximity.models import AppStatus, utcnow
@@ -156,7 +157,11 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
         return f"pxclone{ctx.job_id}"
 
     async def snapshot(ctx: StepContext) -> None:
-        await core.call(pve().snapshot, node, values["source_vmid"], snapname(ctx), "temporary, for a clone")
+        await core.call(
+            lambda: pve().snapshot(
+                node, values["source_vmid"], snapname(ctx), "temporary, for a clone", exist_ok=True
+            )
+        )
 
     async def drop_snapshot(ctx: StepContext) -> None:
         await core.call(pve().delete_snapshot, node, values["source_vmid"], snapname(ctx))
@@ -168,7 +173,13 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
             values["vmid"] = existing
             return
         values["vmid"] = await core.call(
-            lambda: host.clone_ct(node, values["source_vmid"], hostname=new_name, snapname=snapname(ctx))
+            lambda: host.clone_ct(
+                node,
+                values["source_vmid"],
+                hostname=new_name,
+                snapname=snapname(ctx),
+                marker=f"cloned by Proximity job {job_tag(ctx.job_id)}",
+            )
         )
         await core.call(
             lambda: host.set_config(node, values["vmid"], tags=f"{JOB_TAG};{job_tag(ctx.job_id)}")
@@ -233,7 +244,9 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
     ]
 
 
-def update_steps(core: Core, values: dict[str, Any]) -> list[Step]:
+def update_steps(core: Core, values: dict[str, Any], backups: Any = None) -> list[Step]:
+    if values.get("install_method") == "oci":
+        return oci_replace_steps(core, backups, values)
     node, vmid = values["node"], values["vmid"]
 
     def pve() -> PveHost:
@@ -243,7 +256,7 @@ def update_steps(core: Core, values: dict[str, Any]) -> list[Step]:
         return f"pxupdate{ctx.job_id}"
 
     async def snapshot(ctx: StepContext) -> None:
-        await core.call(pve().snapshot, node, vmid, snapname(ctx), "before update")
+        await core.call(lambda: pve().snapshot(node, vmid, snapname(ctx), "before update", exist_ok=True))
 
     async def roll_back(ctx: StepContext) -> None:
         host = pve()

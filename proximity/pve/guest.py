@@ -79,6 +79,10 @@ class Guest:
         ]
         return await self.exec(argv, check=check, what=f"CT {self.vmid}: docker compose {args[0]}")
 
+    async def ensure_bash_alpine(self) -> None:
+        """Alpine ships busybox ``sh`` only; the install scripts are bash scripts."""
+        await self.exec(["apk", "add", "--no-cache", "bash"], what=f"CT {self.vmid}: apk add bash")
+
     async def run_script(self, path: str) -> ExecResult:
         return await self.exec(["bash", path], what=f"CT {self.vmid}: bash {path}")
 

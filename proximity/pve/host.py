@@ -14,7 +14,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from proximity.errors import AlreadyExists, Conflict, NotFound, ProximityError, TaskFailed, ValidationError
+from proximity.errors import (
+    AlreadyExists,
+    Conflict,
+    Locked,
+    NotFound,
+    ProximityError,
+    TaskFailed,
+    ValidationError,
+)
 from proximity.models import Node, Storage
 from proximity.pve import props
 from proximity.pve.api import PveApi
@@ -98,6 +106,29 @@ class PveHost:
     def containers(self, resources: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         rows = resources if resources is not None else self.resources("vm")
         return [r for r in rows if r.get("type") == "lxc"]
+
+    def storages_in(self, resources: list[dict[str, Any]], node: str) -> list[Storage]:
+        """A node's storages from a ``cluster/resources`` answer (its storage rows carry content, status and
+        usage), so placing a guest and choosing its storages take one call."""
+        storages = []
+        for r in resources:
+            if r.get("type") != "storage" or r.get("node") != node:
+                continue
+            total = int(r.get("maxdisk") or 0)
+            storages.append(
+                Storage(
+                    host=self.name,
+                    node=node,
+                    name=r["storage"],
+                    type=str(r.get("plugintype", "")),
+                    content=sorted(c for c in str(r.get("content", "")).split(",") if c),
+                    shared=bool(r.get("shared")),
+                    active=r.get("status") == "available",
+                    avail=max(total - int(r.get("disk") or 0), 0),
+                    total=total,
+                )
+            )
+        return storages
 
     def storages(self, node: str, content: str | None = None) -> list[Storage]:
         rows = self.api.get(f"nodes/{node}/storage", content=content, enabled=True)
@@ -268,11 +299,32 @@ class PveHost:
         self.delete_ct(node, vmid)
         return True
 
-    def snapshot(self, node: str, vmid: int, name: str, description: str = "") -> None:
-        upid = self.api.post(
-            f"{self.ct_path(node, vmid)}/snapshot", snapname=name, description=description or None
-        )
-        self.wait(upid, f"snapshot {name} of CT {vmid}")
+    def snapshot(
+        self, node: str, vmid: int, name: str, description: str = "", *, exist_ok: bool = False
+    ) -> None:
+        """Take a snapshot. ``exist_ok``: the name is unique to the caller (a job id in it), so a snapshot of
+        that name already there is this caller's own earlier try that PVE carried out (a resent POST whose
+        first answer was lost, a retried step): done, once its task has released the lock."""
+        try:
+            upid = self.api.post(
+                f"{self.ct_path(node, vmid)}/snapshot", snapname=name, description=description or None
+            )
+            self.wait(upid, f"snapshot {name} of CT {vmid}")
+        except (Conflict, TaskFailed, ValidationError):
+            if exist_ok and name in self.snapshots(node, vmid):
+                self.wait_unlocked(node, vmid)
+                return
+            raise
+
+    def wait_unlocked(self, node: str, vmid: int) -> None:
+        """Wait until the CT's config holds no lock (an operation of an earlier request finishing)."""
+        deadline = time.monotonic() + self.task_timeout_s
+        for interval in self.poll.intervals():
+            if "lock" not in self.ct_config(node, vmid):
+                return
+            if time.monotonic() >= deadline:
+                raise Locked(f"CT {vmid} is still locked after {self.task_timeout_s:.0f}s")
+            time.sleep(interval)
 
     def rollback(self, node: str, vmid: int, name: str) -> None:
         upid = self.api.post(f"{self.ct_path(node, vmid)}/snapshot/{name}/rollback")
@@ -290,15 +342,51 @@ class PveHost:
             s["name"] for s in self.api.get(f"{self.ct_path(node, vmid)}/snapshot") if s["name"] != "current"
         ]
 
-    def clone_ct(self, node: str, vmid: int, *, hostname: str, snapname: str | None) -> int:
-        """Clone to a new free VMID; returns it."""
-        newid, upid = self.with_free_vmid(
-            lambda newid: self.api.post(
-                f"{self.ct_path(node, vmid)}/clone", newid=newid, hostname=hostname, snapname=snapname
-            )
-        )
-        self.wait(upid, f"clone of CT {vmid} to {newid}")
+    def clone_ct(
+        self, node: str, vmid: int, *, hostname: str, snapname: str | None, marker: str | None = None
+    ) -> int:
+        """Clone to a new free VMID; returns it. ``marker`` (unique to the caller, e.g. a job tag) goes into
+        the clone's description: if a resent clone POST is refused because PVE already made that clone, the
+        marker recognises it as this caller's and it is used instead of cloning a second time."""
+
+        def submit(newid: int) -> str:
+            try:
+                return str(
+                    self.api.post(
+                        f"{self.ct_path(node, vmid)}/clone",
+                        newid=newid,
+                        hostname=hostname,
+                        snapname=snapname,
+                        description=marker,
+                    )
+                )
+            except AlreadyExists:
+                if marker is not None and self._carries_marker(node, newid, marker):
+                    return ""  # our own earlier send went through
+                raise
+
+        newid, upid = self.with_free_vmid(submit)
+        if upid:
+            self.wait(upid, f"clone of CT {vmid} to {newid}")
+        else:
+            self.wait_unlocked(node, newid)
         return newid
+
+    def _carries_marker(self, node: str, vmid: int, marker: str) -> bool:
+        try:
+            return marker in str(self.ct_config(node, vmid).get("description", ""))
+        except NotFound:
+            return False
+
+    def move_volume(self, node: str, vmid: int, volume: str, target_vmid: int, target_volume: str) -> None:
+        """Hand a mount point's volume (``mp0``) to another CT on the same node (PVE's ``move_volume`` with
+        ``target-vmid``): the data moves with it, nothing is copied."""
+        upid = self.api.post(
+            f"{self.ct_path(node, vmid)}/move_volume",
+            volume=volume,
+            **{"target-vmid": int(target_vmid), "target-volume": target_volume},
+        )
+        self.wait(upid, f"move of {volume} of CT {vmid} to CT {target_vmid}")
 
     def set_config(self, node: str, vmid: int, **params: Any) -> None:
         self.api.put(f"{self.ct_path(node, vmid)}/config", **params)
@@ -398,6 +486,16 @@ class PveHost:
             await shell.close()
         self._shells.clear()
         self.api.close()
+
+
+def mount_points(config: dict[str, Any]) -> dict[str, str]:
+    """The CT's mount points (``mp0``...) as PVE writes them in its config."""
+    return {k: str(v) for k, v in config.items() if re.fullmatch(r"mp\d+", k)}
+
+
+def rootfs_storage(config: dict[str, Any]) -> str | None:
+    volume = props.parse(str(config.get("rootfs", "")), "volume").get("volume", "")
+    return volume.split(":", 1)[0] or None
 
 
 def rootfs_size_gb(config: dict[str, Any]) -> int | None:

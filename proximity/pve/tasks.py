@@ -1,6 +1,6 @@
 """Waiting for PVE tasks (UPIDs) with an adaptive poll interval.
 
-The first polls come quickly (a short task is noticed within ~50 ms), then the interval grows toward
+The first poll comes after a short wait and the next ones quickly (a short task is noticed within ~50 ms), then the interval grows toward
 ``max_interval_s`` so a long task costs few calls. proxmoxer's helper sleeps a full interval every time.
 """
 
@@ -64,6 +64,9 @@ def wait_task(
     node = upid_node(upid)
     deadline = time.monotonic() + timeout_s
     for interval in (poll or PollPolicy()).intervals():
+        # sleep first: a task PVE has just accepted is practically never finished yet, so an immediate
+        # status call would only cost a round trip
+        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
         status = api.get(f"nodes/{node}/tasks/{upid}/status")
         if status.get("status") == "stopped":
             exitstatus = str(status.get("exitstatus", ""))
@@ -75,8 +78,6 @@ def wait_task(
             )
             error.retryable = bool(LOCKED.search(exitstatus))
             raise error
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if time.monotonic() >= deadline:
             raise Timeout(f"{what} still running after {timeout_s:.0f}s", details={"task": upid})
-        time.sleep(min(interval, remaining))
     raise AssertionError("unreachable")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from proximity.sim import guests
 from proximity.sim.auth import Auth, Identity
 from proximity.sim.errors import parameter_error
 from proximity.sim.faults import Faults
-from proximity.sim.metrics import Metrics
+from proximity.sim.guest_rows import GuestRows
+from proximity.sim.metrics import ContainerFigures, Metrics
 from proximity.sim.state import Cluster, SimContainer
 from proximity.sim.tasks import TaskManager, Worker
+
+_Child = TypeVar("_Child")
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Services:
     metrics: Metrics
     appliances: list[dict[str, str]]
     fingerprint: str
+    guest_rows: GuestRows = field(default_factory=GuestRows)
 
 
 @dataclass
@@ -32,6 +36,13 @@ class Reply:
 
     data: Any
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EncodedJson:
+    """An answer's ``data`` already encoded as JSON; the transport sends these bytes as they are."""
+
+    payload: bytes
 
 
 @dataclass
@@ -103,8 +114,12 @@ class Call:
     def time_scale(self) -> float:
         return self.services.tasks.time_scale
 
+    def cached_figures(self, now: float) -> Callable[[SimContainer], ContainerFigures]:
+        """A container's figures from the shared row cache (call with ``cluster.lock`` held)."""
+        return lambda ct: self.services.guest_rows.figures(self.cluster, ct, now)
+
     def attach_inside(self, ct: SimContainer, inside: Any) -> None:
-        guests.attach(ct, inside, self.services.faults, self.time_scale)
+        guests.attach(ct, inside, self.services.cluster, self.time_scale)
 
     def check(self, path: str, *privileges: str) -> None:
         self.services.auth.check(self.identity, path, privileges)
@@ -112,6 +127,31 @@ class Call:
     def allowed(self, path: str, *privileges: str) -> bool:
         have = self.services.auth.privileges(self.identity, path)
         return any(privilege in have for privilege in privileges)
+
+    def allowed_children(self, parent: str, children: Iterable[_Child], *privileges: str) -> list[_Child]:
+        """The ``children`` (``100`` for ``/vms/100``) whose path under ``parent`` has any of ``privileges``.
+
+        A path with no ACL of its own gets exactly what its parent passes down, so those children share one
+        answer: with no ACL on any child (the usual case) the ACLs are walked once, not once per child.
+        """
+        prefix = parent.rstrip("/") + "/"
+        own_acl = {path for path in self.services.auth.acl_paths() if path.startswith(prefix)}
+        candidates = list(children)
+        if not own_acl:  # every child inherits the same answer
+            return candidates if candidates and self.allowed(f"{prefix}{candidates[0]}", *privileges) else []
+        inherited: bool | None = None
+        kept = []
+        for child in candidates:
+            path = f"{prefix}{child}"
+            if path in own_acl:
+                allowed = self.allowed(path, *privileges)
+            else:
+                if inherited is None:
+                    inherited = self.allowed(path, *privileges)
+                allowed = inherited
+            if allowed:
+                kept.append(child)
+        return kept
 
 
 Handler = Callable[[Call], Any]

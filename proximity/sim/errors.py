@@ -18,6 +18,11 @@ def parameter_error(errors: dict[str, str]) -> ApiError:
     return ApiError(400, "Parameter verification failed.", errors)
 
 
+def oci_reference_error(error: Exception) -> ApiError:
+    """An image reference the schema's pattern let through but Docker's grammar refuses: a 400 on it."""
+    return parameter_error({"reference": str(error)})
+
+
 def fail(message: str) -> ApiError:
     """A plain ``die`` in a PVE API handler: HTTP 500 with the message."""
     return ApiError(500, message)

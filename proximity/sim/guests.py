@@ -1,26 +1,16 @@
 """The bridge between a container's record and what runs inside it (``proximity.sim.inside``).
 
-``inside.py`` is written beside this module; until it exists (or if it fails to import) containers have no
-inside, and their load comes from a smooth model of an idle Linux system instead.
+A container without an inside (one loaded from an older state file) has the load of an idle Linux system.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from proximity.sim.faults import Faults
-from proximity.sim.state import MIB, SimContainer
-
-log = logging.getLogger(__name__)
-
-try:  # written by another part of the simulator; optional until it lands
-    from proximity.sim.inside import ContainerInside as _ContainerInside
-except Exception as _import_error:  # noqa: BLE001 - any import failure means "no inside"
-    _ContainerInside = None  # type: ignore[assignment,misc]
-    log.debug("proximity.sim.inside unavailable: %s", _import_error)
+from proximity.sim.inside import ContainerInside
+from proximity.sim.state import MIB, Cluster, SimContainer
 
 
 @dataclass(frozen=True)
@@ -32,34 +22,33 @@ class Load:
     netout: int
 
 
-def has_inside() -> bool:
-    return _ContainerInside is not None
+def new_inside(ostemplate: str, oci_image: str | None, time_scale: float) -> ContainerInside:
+    return ContainerInside.new(ostemplate, oci_image=oci_image, time_scale=time_scale)
 
 
-def new_inside(ostemplate: str, oci_image: str | None, time_scale: float) -> Any:
-    if _ContainerInside is None:
+def copy_inside(data: dict[str, Any] | None, time_scale: float) -> ContainerInside | None:
+    if data is None:
         return None
-    return _ContainerInside.new(ostemplate, oci_image=oci_image, time_scale=time_scale)
+    return ContainerInside.from_dict(data, time_scale=time_scale)
 
 
-def copy_inside(data: dict[str, Any] | None, time_scale: float) -> Any:
-    if _ContainerInside is None or data is None:
-        return None
-    return _ContainerInside.from_dict(data, time_scale=time_scale)
+def attach(ct: SimContainer, inside: Any, cluster: Cluster, time_scale: float) -> None:
+    """Give ``ct`` this inside (releasing the one it had) and tell it the facts it needs.
 
-
-def attach(ct: SimContainer, inside: Any, faults: Faults, time_scale: float) -> None:
-    """Give ``ct`` this inside (releasing the one it had) and tell it the facts it needs."""
+    ``cluster.changed`` is its change callback, so files written over SSH reach the state file promptly.
+    """
     if ct.inside is not None and ct.inside is not inside:
         ct.inside.close()
     ct.inside = inside
     if inside is not None:
         vmid = ct.vmid
+        faults = cluster.faults
         inside.configure(
             time_scale=time_scale,
             vmid=vmid,
             hostname=ct.name,
             never_healthy=lambda: faults.app_unhealthy(vmid),
+            on_change=cluster.changed,
         )
 
 

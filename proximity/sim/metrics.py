@@ -93,24 +93,40 @@ def container_figures(cluster: Cluster, ct: SimContainer, now: float) -> Contain
 
 
 def node_figures(cluster: Cluster, node: SimNode, now: float) -> NodeFigures:
-    cts = [ct for ct in cluster.containers.values() if ct.node == node.name]
-    running = [ct for ct in cts if ct.status == "running"]
+    """The node's figures now (its running containers' load read at this moment)."""
+    running = [ct for ct in cluster.containers.values() if ct.node == node.name and ct.status == "running"]
     figures = [container_figures(cluster, ct, now) for ct in running]
+    return node_figures_from(cluster, node, now, figures, cluster.storage_used(node.name, "local"))
+
+
+def running_by_node(cluster: Cluster) -> dict[str, list[SimContainer]]:
+    """The running containers of every node, in one pass over the cluster."""
+    running: dict[str, list[SimContainer]] = {name: [] for name in cluster.nodes}
+    for ct in cluster.containers.values():
+        if ct.status == "running":
+            running.setdefault(ct.node, []).append(ct)
+    return running
+
+
+def node_figures_from(
+    cluster: Cluster, node: SimNode, now: float, running: list[ContainerFigures], rootfs_used: int
+) -> NodeFigures:
+    """The node's figures from its running containers' figures and the use of its ``local`` storage."""
     uptime = now - node.boot_time
     rhythm = 0.5 + 0.5 * math.sin(2 * math.pi * uptime / 3600 + node.index)
     host_cores = 0.15 + 0.1 * rhythm  # the node's own daemons
-    busy = host_cores + sum(f.cpu * f.maxcpu for f in figures)
-    mem = NODE_BASE_MEM + int(0.3 * GIB * rhythm) + sum(f.mem for f in figures)
+    busy = host_cores + sum(f.cpu * f.maxcpu for f in running)
+    mem = NODE_BASE_MEM + int(0.3 * GIB * rhythm) + sum(f.mem for f in running)
     return NodeFigures(
         cpu=min(1.0, busy / node.cores),
         maxcpu=node.cores,
         mem=min(mem, node.memory),
         maxmem=node.memory,
         swap=0,
-        rootfs_used=cluster.storage_used(node.name, "local"),
+        rootfs_used=rootfs_used,
         rootfs_total=cluster.storages["local"].total,
-        netin=int(uptime * 1800) + sum(f.netin for f in figures),
-        netout=int(uptime * 1400) + sum(f.netout for f in figures),
+        netin=int(uptime * 1800) + sum(f.netin for f in running),
+        netout=int(uptime * 1400) + sum(f.netout for f in running),
         iowait=min(0.2, 0.0005 + 0.002 * len(running)),
         uptime=int(uptime),
         running=len(running),

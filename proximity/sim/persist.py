@@ -87,7 +87,7 @@ def load(
                 item["started_at"],
                 item["pid"],
             )
-            guests.attach(ct, guests.copy_inside(item["inside"], time_scale), cluster.faults, time_scale)
+            guests.attach(ct, guests.copy_inside(item["inside"], time_scale), cluster, time_scale)
             cluster.containers[ct.vmid] = ct
         cluster.pools = {
             p["poolid"]: Pool(p["poolid"], p["comment"], set(p["vmids"]), set(p["storages"]))

@@ -22,22 +22,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from proximity.sim.auth import AuthError, Identity
-from proximity.sim.context import Call, Reply, Services, Upload
+from proximity.sim.context import Call, EncodedJson, Reply, Services, Upload
 from proximity.sim.errors import ApiError, parameter_error
 from proximity.sim.router import Route, Router
+from proximity.sim.schema import ParameterError, PveSchema, UnknownEndpointError
 
 log = logging.getLogger(__name__)
 PREFIX = "/api2/json"
 MAX_BODY = 64 * 1024 * 1024
-
-try:  # written by another part of the simulator; optional until it lands
-    from proximity.sim.schema import ParameterError, PveSchema
-
-    _SCHEMA: Any = PveSchema.load()
-except Exception as _import_error:  # noqa: BLE001 - any failure means "validate in the handlers only"
-    ParameterError = None  # type: ignore[assignment,misc]
-    _SCHEMA = None
-    log.debug("proximity.sim.schema unavailable: %s", _import_error)
 
 
 class _Dropped(Exception):
@@ -84,14 +76,18 @@ def serve_in_thread(server: ApiServer) -> threading.Thread:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would delay the second
+    protocol_version = "HTTP/1.1"  # keep-alive, as pveproxy (proxmoxer keeps one session open)
+    # Buffer what a handler writes (the stdlib flushes after each request), so a small answer leaves in one
+    # TLS record with its headers; a large body is written through. Nagle off: no wait for a delayed ACK.
+    wbufsize = 64 * 1024
+    disable_nagle_algorithm = True
     server: ApiServer
     server_version = "pve-api-daemon/3.0"
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s - %s", self.address_string(), format % args)
+        if log.isEnabledFor(logging.DEBUG):  # called for every request: format only when it is kept
+            log.debug("%s - %s", self.address_string(), format % args)
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -116,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        payload = _encode(body)
         # The reason phrase is one latin-1 line: PVE's message without its newline.
         reason = (
             reason.replace("\r", " ")
@@ -215,8 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "malformed JSON body") from error
             if not isinstance(document, dict):
                 raise ApiError(400, "malformed JSON body")
-            for key, value in document.items():
-                params[key] = str(int(value)) if isinstance(value, bool) else value
+            params.update(document)  # JSON values go to the validator as they are, as pveproxy hands them on
         elif content_type.startswith("multipart/form-data"):
             upload = _multipart(params, content_type, body)
         else:
@@ -226,8 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _merge(params: dict[str, Any], key: str, value: str) -> None:
-    # A repeated key (requests sends lists that way) becomes PVE's list notation.
-    params[key] = f"{params[key]},{value}" if key in params else value
+    """A repeated key (requests sends a Python list that way) becomes a list, as PVE's HTTP layer makes it:
+    the validator joins it for ``-list`` formats and answers ``got ARRAY`` for a plain string."""
+    if key not in params:
+        params[key] = value
+    elif isinstance(params[key], list):
+        params[key].append(value)
+    else:
+        params[key] = [params[key], value]
 
 
 def _multipart(params: dict[str, Any], content_type: str, body: bytes) -> Upload | None:
@@ -249,16 +250,14 @@ def _multipart(params: dict[str, Any], content_type: str, body: bytes) -> Upload
 
 
 def _validate(route: Route, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    if _SCHEMA is None:
-        return params
+    """Check the parameters as they arrived (strings, lists of repeated keys, JSON values) against the
+    official schema; the answer holds them typed. Every served route is in the schema (a test proves it)."""
     try:
-        return dict(_SCHEMA.validate(method, route.template, {k: str(v) for k, v in params.items()}))
-    except KeyError:
-        return params  # a method the trimmed schema does not describe
-    except Exception as error:
-        if ParameterError is not None and isinstance(error, ParameterError):
-            raise parameter_error(dict(error.errors)) from error
-        raise
+        return PveSchema.load().validate(method, route.template, params)
+    except UnknownEndpointError:
+        return params
+    except ParameterError as error:
+        raise parameter_error(dict(error.errors)) from error
 
 
 def _acl_path(template: str, params: dict[str, Any]) -> str:
@@ -277,6 +276,15 @@ def _cookie(header: str, name: str) -> str | None:
         if sep and key == name:
             return unquote(value.strip('"'))
     return None
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    """The answer as compact JSON; ``data`` that is already encoded goes in as it is."""
+    data = body.get("data")
+    if not isinstance(data, EncodedJson):
+        return json.dumps(body, separators=(",", ":")).encode()
+    rest = json.dumps({key: value for key, value in body.items() if key != "data"}, separators=(",", ":"))
+    return b'{"data":' + data.payload + (b"," + rest[1:-1].encode() if len(rest) > 2 else b"") + b"}"
 
 
 def _error(error: ApiError) -> tuple[int, str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from proximity.sim.metrics import Metrics
 from proximity.sim.router import Router
 from proximity.sim.routes import ROUTES
 from proximity.sim.server import ApiServer, serve_in_thread
+from proximity.sim.ssh import start_ssh_server
 from proximity.sim.state import Cluster, build_cluster
 from proximity.sim.tasks import TaskManager
 from proximity.sim.tls import generate_certificate, server_context
@@ -31,12 +32,6 @@ TOKEN_NAME = "proximity"
 AUDITOR = "auditor@pve"
 AUDITOR_TOKEN_NAME = "readonly"
 SAMPLE_SECONDS = 30.0
-
-try:  # written by another part of the simulator; optional until it lands
-    from proximity.sim.ssh import start_ssh_server as _start_ssh_server
-except Exception as _import_error:  # noqa: BLE001
-    _start_ssh_server = None  # type: ignore[assignment]
-    log.debug("proximity.sim.ssh unavailable: %s", _import_error)
 
 
 class Simulator:
@@ -115,8 +110,8 @@ class Simulator:
         self.url = f"https://{self.host}:{self.port}"
         serve_in_thread(self._server)
         self._boot_running_containers()
-        if self.ssh and _start_ssh_server is not None:
-            self._ssh_handle = _start_ssh_server(
+        if self.ssh:
+            self._ssh_handle = start_ssh_server(
                 self.cluster, self.ssh_port or 0, password=self.root_password, time_scale=self.time_scale
             )
             self.ssh_port = self._ssh_handle.port

@@ -208,11 +208,19 @@ class Cluster:
         return [v for v in self.volumes.get(node, {}).values() if v.storage == storage]
 
     def storage_used(self, node: str, storage: str) -> int:
-        config = self.storage(storage)
-        volumes = self.node_volumes(node, storage)
-        if config.type == "lvmthin":
-            return sum(v.used for v in volumes)
-        return LOCAL_OS_USED + sum(v.size for v in volumes)
+        self.storage(storage)
+        return self.storage_usage(node)[storage]
+
+    def storage_usage(self, node: str) -> dict[str, int]:
+        """Bytes used on each storage of ``node``: thin volumes count what they allocated, files their size
+        (a dir storage also holds the node's own root file system)."""
+        used = {name: 0 if cfg.type == "lvmthin" else LOCAL_OS_USED for name, cfg in self.storages.items()}
+        for volume in self.volumes.get(node, {}).values():
+            storage = volume.volid.partition(":")[0]
+            config = self.storages.get(storage)
+            if config is not None:
+                used[storage] += volume.used if config.type == "lvmthin" else volume.size
+        return used
 
     def storage_free(self, node: str, storage: str) -> int:
         return max(0, self.storage(storage).total - self.storage_used(node, storage))

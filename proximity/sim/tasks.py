@@ -175,10 +175,11 @@ class TaskManager:
             stop = threading.Event()
             self._stops[upid] = stop
             self._forget_old()
-        thread = threading.Thread(
-            target=self._run, args=(task, worker, stop), name=f"task-{task_type}-{task_id}", daemon=True
-        )
-        self._threads[upid] = thread
+            thread = threading.Thread(
+                target=self._run, args=(task, worker, stop), name=f"task-{task_type}-{task_id}", daemon=True
+            )
+            # registered under the lock: shutdown() and _finish() read and change this map from other threads
+            self._threads[upid] = thread
         thread.start()
         return upid
 
@@ -187,13 +188,15 @@ class TaskManager:
             return self.tasks.get(upid)
 
     def stop(self, upid: str) -> None:
-        stop = self._stops.get(upid)
+        with self.lock:
+            stop = self._stops.get(upid)
         if stop is not None:
             stop.set()
 
     def wait(self, upid: str, timeout: float | None = None) -> Task:
         """Block until the task has stopped (for the simulator's own use and tests)."""
-        thread = self._threads.get(upid)
+        with self.lock:
+            thread = self._threads.get(upid)
         if thread is not None:
             thread.join(timeout)
         task = self.get(upid)
@@ -221,10 +224,12 @@ class TaskManager:
                 self.tasks[task.upid] = task
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        for stop in list(self._stops.values()):
+        with self.lock:
+            stops, threads = list(self._stops.values()), list(self._threads.values())
+        for stop in stops:
             stop.set()
         deadline = time.monotonic() + timeout
-        for thread in list(self._threads.values()):
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- internals -------------------------------------------------------------------------------

@@ -19,13 +19,31 @@ FAST = {
 }
 
 
-@pytest.fixture
-def sim() -> Iterator[Any]:
+def _simulator() -> Iterator[Any]:
     simulator = pytest.importorskip("proximity.sim", reason="the simulator is not available")
     if not hasattr(simulator, "Simulator"):
         pytest.skip("the simulator is not available yet")
     with simulator.Simulator(nodes=3, time_scale=0.01) as running:
         yield running
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    """A fresh simulated cluster for one test."""
+    yield from _simulator()
+
+
+@pytest.fixture(scope="module")
+def module_sim() -> Iterator[Any]:
+    """One simulated cluster for a whole test module (tests that do not need a pristine one); faults are
+    cleared after each test by ``module_faults_cleared``."""
+    yield from _simulator()
+
+
+@pytest.fixture
+def module_faults_cleared(module_sim: Any) -> Iterator[Any]:
+    yield module_sim
+    module_sim.faults.clear()
 
 
 def add_lab(px: Any, sim: Any) -> Any:

@@ -80,3 +80,70 @@ def test_cli_end_to_end(sim: Any, tmp_path: Path) -> None:
 
     missing = _run(["apps", "stop", "nothing"], db)
     assert missing.exit_code == 1 and "NotFound" in missing.output
+
+
+def test_cli_deploy_reads_inputs_from_a_file_and_stdin(sim: Any, tmp_path: Path) -> None:
+    db = tmp_path / "state"
+    token = tmp_path / "token"
+    token.write_text(sim.token_secret)
+    ssh = tmp_path / "ssh"
+    ssh.write_text(sim.root_password)
+    added = _run(
+        [
+            "hosts",
+            "add",
+            "lab",
+            "--url",
+            sim.url,
+            "--token-id",
+            sim.token_id,
+            "--token-secret-file",
+            str(token),
+            "--fingerprint",
+            sim.fingerprint,
+            "--ssh-port",
+            str(sim.ssh_port),
+            "--ssh-password-file",
+            str(ssh),
+        ],
+        db,
+    )
+    assert added.exit_code == 0, added.output
+    env_file = tmp_path / "inputs.env"
+    env_file.write_text("# vaultwarden\nexport DOMAIN='https://vault.lan'\nSIGNUPS_ALLOWED=false\n")
+    secret = 's3cret $value with "quotes" # and more'  # a ' with a $: see test_sdk_e2e_install
+    deployed = _run(
+        [
+            "apps",
+            "deploy",
+            "vaultwarden",
+            "--method",
+            "compose",
+            "--env-file",
+            str(env_file),
+            "--env-stdin",
+            "ADMIN_TOKEN",
+            "--json",
+            "-q",
+        ],
+        db,
+        input=secret + "\n",
+    )
+    assert deployed.exit_code == 0, deployed.output
+    assert secret not in deployed.output
+    from proximity import Proximity
+
+    with Proximity(db) as px:
+        app = px.apps.get("vaultwarden", live=False)
+        assert px.store.secrets.app("vaultwarden")["ADMIN_TOKEN"].get_secret_value() == secret
+    containers = sim.cluster.containers[app.vmid].inside.docker.containers.values()
+    main_env = next(c for c in containers if c.service == "vaultwarden").environment
+    assert "https://vault.lan" in main_env.values() and "false" in main_env.values()
+    assert secret in main_env.values()
+
+    both = _run(
+        ["apps", "deploy", "gotify", "--env-file", "-", "--env-stdin", "ADMIN_PASSWORD"],
+        db,
+        input="ADMIN_PASSWORD=x\n",
+    )
+    assert both.exit_code != 0 and "stdin" in both.output

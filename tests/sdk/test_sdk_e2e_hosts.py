@@ -90,8 +90,10 @@ def test_ssh_key_login_and_host_key_mismatch(sim: Any, tmp_path: Path) -> None:
     from proximity import HostKeyMismatch
 
     key = asyncssh.generate_private_key("ssh-ed25519")
-    # the simulator's equivalent of root's authorized_keys (no public method for it yet)
-    sim._ssh_handle.authorize_key(key.export_public_key().decode())
+    # root's authorized_keys on the simulated nodes: the public Simulator.authorize_ssh_key once the
+    # simulator has it, its SSH handle until then
+    authorize = getattr(sim, "authorize_ssh_key", None) or sim._ssh_handle.authorize_key
+    authorize(key.export_public_key().decode())
     with Proximity(tmp_path / "s", **FAST) as px:
         px.hosts.add(
             "lab",

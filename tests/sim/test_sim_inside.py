@@ -253,8 +253,11 @@ def test_compose_up_interpolates_env_file_and_runs(ct: ContainerInside) -> None:
     assert ct.listening() == [(8096, "jellyfin")]
     container = ct.docker.containers["jellyfin-jellyfin-1"]
     assert container.environment["JELLYFIN_PublishedServerUrl"] == "http://movies.lan"
-    time.sleep(0.05)
-    logs = run(ct, *COMPOSE, "logs", "--no-color", "--tail", "2").stdout.decode().splitlines()
+    deadline = time.monotonic() + 10  # the app logs "ready" once its (scaled) warm-up is over
+    tail = [*COMPOSE, "logs", "--no-color", "--tail", "2"]
+    while len(logs := run(ct, *tail).stdout.decode().splitlines()) < 2:
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.02)
     assert len(logs) == 2 and all(line.startswith("jellyfin-1  | ") for line in logs)
     down = run(ct, *COMPOSE, "down")
     assert down.rc == 0 and ct.listening() == []

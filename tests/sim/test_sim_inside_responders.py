@@ -11,7 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from proximity.sim import registry
 from proximity.sim.inside import ContainerInside
+from proximity.sim.inside_docker import warmup_seconds
 
 DEBIAN = "local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst"
 IMAGE = "docker.io/louislam/uptime-kuma:1"  # exposes 3001/tcp
@@ -48,9 +50,15 @@ def refused(ip: str, port: int) -> bool:
         return sock.connect_ex((ip, port)) != 0
 
 
+# Long enough (about 0.6 s) that the first request after boot surely meets the warm-up, even on a loaded
+# machine; waits below poll for a condition instead of sleeping a guessed time.
+TIME_SCALE = 0.1
+WARMUP_S = warmup_seconds(registry.lookup(IMAGE).size_bytes) * TIME_SCALE  # type: ignore[union-attr]
+
+
 @pytest.fixture
 def oci_ct() -> Iterator[ContainerInside]:
-    inside = ContainerInside.new("local:vztmpl/uptime-kuma_1.tar", IMAGE, time_scale=0.02)
+    inside = ContainerInside.new("local:vztmpl/uptime-kuma_1.tar", IMAGE, time_scale=TIME_SCALE)
     inside.configure(vmid=120, hostname="status")
     yield inside
     inside.close()
@@ -63,7 +71,7 @@ def test_app_warms_up_then_answers_on_its_address(oci_ct: ContainerInside) -> No
     status, _, body = get(ip, 3001, "/api/health")
     assert status == 503 and json.loads(body)["status"] == "starting"
     waited = wait_for(ip, 3001, "/api/health", 200)
-    assert waited > 0.02  # a real warm-up happened (scaled), not an instant 200
+    assert waited > WARMUP_S / 2  # a real warm-up happened (scaled), not an instant 200
     status, content_type, body = get(ip, 3001, "/api/health")
     document = json.loads(body)
     assert (status, content_type) == (200, "application/json")
@@ -99,12 +107,16 @@ def test_never_healthy_fault_answers_503_forever(oci_ct: ContainerInside) -> Non
     broken = {"on": True}
     oci_ct.configure(never_healthy=lambda: broken["on"])
     ip = address()
+    booted = time.monotonic()
     oci_ct.boot(ip)
-    time.sleep(0.5)  # well past the scaled warm-up
+    past_warmup = booted + WARMUP_S + 0.1
+    while time.monotonic() < past_warmup:  # 503 all along, and still after the warm-up has passed
+        assert get(ip, 3001, "/api/health")[0] == 503
+        time.sleep(0.05)
     assert get(ip, 3001, "/api/health")[0] == 503
     assert get(ip, 3001, "/")[0] == 503
     broken["on"] = False
-    assert get(ip, 3001, "/api/health")[0] == 200
+    wait_for(ip, 3001, "/api/health", 200)
 
 
 def test_two_containers_with_the_same_app_do_not_collide() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from proxmoxer import ProxmoxAPI
@@ -65,3 +66,26 @@ def test_changes_are_written_without_a_stop(tmp_path: Path) -> None:
         while "early" not in state.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert "early" in state.read_text()  # debounced write, before stop
+
+
+def test_files_written_inside_a_container_reach_the_state_file_before_a_stop(tmp_path: Path) -> None:
+    """``pct exec <vmid> -- tee`` (what SSH runs) changes the CT's disk; the state file follows promptly."""
+    state = tmp_path / "state.json"
+    with Simulator(nodes=1, time_scale=0.01, state_file=state, ssh=False) as sim:
+        px = client(sim)
+        create_ct(px, 100)
+        ok(px, px.nodes("pve1").lxc(100).status.start.post())
+        # The start's own (debounced) write has happened once the file shows the CT running; the writer
+        # clears its dirty flag before it snapshots, so from here only the exec below can cause a write.
+        _wait_for(lambda: '"status":"running"' in state.read_text())
+        inside = sim.cluster.containers[100].inside
+        result = inside.exec(["tee", "/root/written-over-ssh.txt"], b"kept across restarts\n")
+        assert result.rc == 0
+        _wait_for(lambda: "written-over-ssh.txt" in state.read_text())  # debounced write, before stop
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)

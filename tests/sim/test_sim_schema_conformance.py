@@ -35,10 +35,7 @@ RUNNING_ONLY = {"/nodes/{node}/lxc/{vmid}/interfaces"}
 # Mismatches found by this test and reported to the simulator's handler owner (route -> what is wrong).
 # Each entry is checked both ways: other mismatches fail the test, and so does a listed one that is gone
 # (delete its line once the handler is fixed).
-KNOWN_MISMATCHES = {
-    "/nodes/{node}/network": "lists the loopback device (type 'loopback'); PVE's index leaves 'lo' out",
-    "/nodes/{node}/lxc/{vmid}/interfaces": "rows lack 'hardware-address' and 'ip-addresses' (PVE 9 has them)",
-}
+KNOWN_MISMATCHES: dict[str, str] = {}
 # Values for required query parameters of GET methods that are not path parameters and have no enum.
 SAMPLE_QUERY_VALUES = {"reference": "docker.io/library/nginx"}
 

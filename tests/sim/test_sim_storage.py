@@ -167,3 +167,18 @@ def test_oci_pull_then_create(proxmox: Any, simulator: Any, new_vmid: Any) -> No
     tags = proxmox.nodes("pve1").get("query-oci-repo-tags", reference="docker.io/library/nginx")
     assert isinstance(tags, list)
     ok(proxmox, proxmox.nodes("pve1").lxc(vmid).delete())
+
+
+def test_references_docker_refuses_answer_400_on_reference(proxmox: Any) -> None:
+    """An upper-case registry host passes the schema's pattern but not Docker's reference grammar."""
+    storage = proxmox.nodes("pve1").storage("local")
+    for action in (
+        lambda: storage.post("oci-registry-pull", reference="Registry.Example.com/team/app:1.0"),
+        lambda: proxmox.nodes("pve1").get("query-oci-repo-tags", reference="Registry.Example.com/team/app"),
+    ):
+        with pytest.raises(ResourceException) as caught:
+            action()
+        assert caught.value.status_code == 400
+        assert caught.value.content == "Parameter verification failed."
+        assert set(caught.value.errors) == {"reference"}
+        assert "invalid reference format" in caught.value.errors["reference"]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
-from proximity.sim.context import Call
+from proximity.sim.context import Call, EncodedJson
 from proximity.sim.endpoints.common import config_digest
 from proximity.sim.endpoints.lxc import status_of
 from proximity.sim.endpoints.storage import storage_status_row
 from proximity.sim.errors import fail, parameter_error
-from proximity.sim.metrics import node_figures
+from proximity.sim.metrics import node_figures_from, running_by_node
 from proximity.sim.router import Route, perm
 from proximity.sim.state import PVE_REPOID, PVE_VERSION, Pool
 
@@ -52,7 +53,9 @@ def cluster_status(call: Call) -> list[dict[str, Any]]:
     return rows
 
 
-def resources(call: Call) -> list[dict[str, Any]]:
+def resources(call: Call) -> EncodedJson:
+    """Every resource the caller may see: containers (rows kept encoded, see ``guest_rows``), nodes,
+    storages, the SDN zone and pools, in that order."""
     kind = call.text("type")
     if kind is not None and kind not in RESOURCE_TYPES:
         raise parameter_error(
@@ -60,102 +63,99 @@ def resources(call: Call) -> list[dict[str, Any]]:
         )
     cluster = call.cluster
     faults = call.services.faults
+    guest_rows = call.services.guest_rows
     now = time.time()
+    encoded: list[bytes] = []
     rows: list[dict[str, Any]] = []
     with cluster.lock:
-        pool_of = {vmid: pool.poolid for pool in cluster.pools.values() for vmid in pool.vmids}
+        guest_rows.forget_missing(cluster)
+        offline = {name: faults.is_offline(name) for name in cluster.nodes}
+        usage = {name: cluster.storage_usage(name) for name in cluster.nodes}
         if kind in (None, "vm", "lxc"):
-            for ct in sorted(cluster.containers.values(), key=lambda c: c.vmid):
-                if not call.allowed(f"/vms/{ct.vmid}", "VM.Audit"):
-                    continue
-                row = status_of(call, ct, now)
-                row.pop("pid", None)
-                row.pop("swap", None)
-                row.pop("maxswap", None)
-                row.pop("cpus", None)
-                row.update(
-                    {
-                        "id": f"lxc/{ct.vmid}",
-                        "node": ct.node,
-                        "maxcpu": int(ct.config.get("cores", 1) or 1),
-                        "template": int(ct.is_template),
-                    }
-                )
-                if faults.is_offline(ct.node):
-                    row["status"] = "unknown"
-                if ct.vmid in pool_of:
-                    row["pool"] = pool_of[ct.vmid]
-                rows.append(row)
+            pool_of = {vmid: pool.poolid for pool in cluster.pools.values() for vmid in pool.vmids}
+            visible = call.allowed_children("/vms", sorted(cluster.containers), "VM.Audit")
+            cts = [cluster.containers[vmid] for vmid in visible]
+            encoded += guest_rows.resource_json(cluster, cts, now, pool_of, offline)
         if kind in (None, "node"):
-            for node in cluster.nodes.values():
-                if not call.allowed(f"/nodes/{node.name}", "Sys.Audit"):
-                    continue
-                base = {
-                    "id": f"node/{node.name}",
-                    "type": "node",
-                    "node": node.name,
-                    "level": "",
-                    "cgroup-mode": 2,
-                }
-                if faults.is_offline(node.name):
-                    rows.append({**base, "status": "offline", "maxcpu": node.cores, "maxmem": node.memory})
-                    continue
-                f = node_figures(cluster, node, now)
-                rows.append(
-                    {
-                        **base,
-                        "status": "online",
-                        "cpu": round(f.cpu, 6),
-                        "maxcpu": f.maxcpu,
-                        "mem": f.mem,
-                        "maxmem": f.maxmem,
-                        "disk": f.rootfs_used,
-                        "maxdisk": f.rootfs_total,
-                        "uptime": f.uptime,
-                    }
-                )
+            rows += _node_rows(call, now, offline, usage)
         if kind in (None, "storage"):
-            for node in cluster.nodes.values():
-                for config in cluster.storages.values():
-                    if not call.allowed(
-                        f"/storage/{config.storage}", "Datastore.Audit", "Datastore.AllocateSpace"
-                    ):
-                        continue
-                    row = {
-                        "id": f"storage/{node.name}/{config.storage}",
-                        "type": "storage",
-                        "storage": config.storage,
-                        "node": node.name,
-                        "plugintype": config.type,
-                        "content": ",".join(sorted(config.content)),
-                        "shared": int(config.shared),
-                    }
-                    if faults.is_offline(node.name):
-                        row["status"] = "unknown"
-                    else:
-                        status = storage_status_row(call, node.name, config)
-                        row.update(
-                            {"status": "available", "disk": status["used"], "maxdisk": status["total"]}
-                        )
-                    rows.append(row)
+            rows += _storage_rows(call, offline, usage)
         if kind in (None, "sdn"):
             # every node has PVE's default SDN zone for plain Linux bridges
             for node in cluster.nodes.values():
                 if call.allowed("/sdn/zones/localnetwork", "SDN.Audit"):
-                    zone_status = "unknown" if faults.is_offline(node.name) else "ok"
                     rows.append(
                         {
                             "id": f"sdn/{node.name}/localnetwork",
                             "type": "sdn",
                             "sdn": "localnetwork",
                             "node": node.name,
-                            "status": zone_status,
+                            "status": "unknown" if offline[node.name] else "ok",
                         }
                     )
         if kind in (None, "pool"):
             for pool in cluster.pools.values():
                 if call.allowed(f"/pool/{pool.poolid}", "Pool.Audit"):
                     rows.append({"id": f"pool/{pool.poolid}", "type": "pool", "pool": pool.poolid})
+    encoded += [json.dumps(row, separators=(",", ":")).encode() for row in rows]
+    return EncodedJson(b"[" + b",".join(encoded) + b"]")
+
+
+def _node_rows(
+    call: Call, now: float, offline: dict[str, bool], usage: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    cluster = call.cluster
+    figures_of = call.cached_figures(now)
+    running = running_by_node(cluster)
+    rows: list[dict[str, Any]] = []
+    for node in cluster.nodes.values():
+        if not call.allowed(f"/nodes/{node.name}", "Sys.Audit"):
+            continue
+        base = {"id": f"node/{node.name}", "type": "node", "node": node.name, "level": "", "cgroup-mode": 2}
+        if offline[node.name]:
+            rows.append({**base, "status": "offline", "maxcpu": node.cores, "maxmem": node.memory})
+            continue
+        figures = [figures_of(ct) for ct in running[node.name]]
+        f = node_figures_from(cluster, node, now, figures, usage[node.name]["local"])
+        rows.append(
+            {
+                **base,
+                "status": "online",
+                "cpu": round(f.cpu, 6),
+                "maxcpu": f.maxcpu,
+                "mem": f.mem,
+                "maxmem": f.maxmem,
+                "disk": f.rootfs_used,
+                "maxdisk": f.rootfs_total,
+                "uptime": f.uptime,
+            }
+        )
+    return rows
+
+
+def _storage_rows(
+    call: Call, offline: dict[str, bool], usage: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for node in call.cluster.nodes.values():
+        for config in call.cluster.storages.values():
+            if not call.allowed(f"/storage/{config.storage}", "Datastore.Audit", "Datastore.AllocateSpace"):
+                continue
+            row: dict[str, Any] = {
+                "id": f"storage/{node.name}/{config.storage}",
+                "type": "storage",
+                "storage": config.storage,
+                "node": node.name,
+                "plugintype": config.type,
+                "content": ",".join(sorted(config.content)),
+                "shared": int(config.shared),
+            }
+            if offline[node.name]:
+                row["status"] = "unknown"
+            else:
+                status = storage_status_row(call, node.name, config, usage[node.name][config.storage])
+                row.update({"status": "available", "disk": status["used"], "maxdisk": status["total"]})
+            rows.append(row)
     return rows
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from proximity.sim.endpoints.common import (
     volume_path,
 )
 from proximity.sim.errors import TaskFailed, fail, parameter_error
+from proximity.sim.guest_rows import status_row
 from proximity.sim.metrics import container_figures
 from proximity.sim.propstr import GIB, MIB, parse_propstr, parse_size
 from proximity.sim.router import Route, perm
@@ -34,6 +36,7 @@ EXTRACT_BYTES_PER_SECOND = 80 * MIB  # zstd unpacking onto a thin volume
 # A template unpacks to about this many times its compressed size.
 UNPACK_FACTOR = 3.6
 OCI_UNPACK_FACTOR = 2.4
+DHCP_PREFIX = "16"  # leases come from 127.81.0.0/16
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -42,43 +45,16 @@ def list_containers(call: Call) -> list[dict[str, Any]]:
     now = time.time()
     rows = []
     with call.cluster.lock:
-        for ct in sorted(call.cluster.containers.values(), key=lambda c: c.vmid):
-            if ct.node != node or not call.allowed(f"/vms/{ct.vmid}", "VM.Audit"):
-                continue
-            rows.append(status_of(call, ct, now))
+        here = sorted(vmid for vmid, ct in call.cluster.containers.items() if ct.node == node)
+        figures_of = call.cached_figures(now)  # as cluster/resources has them (at most a second old)
+        for vmid in call.allowed_children("/vms", here, "VM.Audit"):
+            ct = call.cluster.containers[vmid]
+            rows.append(status_row(ct, figures_of(ct)))
     return rows
 
 
 def status_of(call: Call, ct: SimContainer, now: float) -> dict[str, Any]:
-    f = container_figures(call.cluster, ct, now)
-    row: dict[str, Any] = {
-        "vmid": ct.vmid,
-        "name": ct.name,
-        "status": ct.status,
-        "type": "lxc",
-        "cpus": f.maxcpu,
-        "cpu": round(f.cpu, 6),
-        "mem": f.mem,
-        "maxmem": f.maxmem,
-        "swap": f.swap,
-        "maxswap": f.maxswap,
-        "disk": f.disk,
-        "maxdisk": f.maxdisk,
-        "netin": f.netin,
-        "netout": f.netout,
-        "diskread": f.diskread,
-        "diskwrite": f.diskwrite,
-        "uptime": f.uptime,
-    }
-    if ct.is_template:
-        row["template"] = 1
-    if ct.lock:
-        row["lock"] = ct.lock
-    if ct.config.get("tags"):
-        row["tags"] = ct.config["tags"]
-    if ct.status == "running" and ct.pid:
-        row["pid"] = ct.pid
-    return row
+    return status_row(ct, container_figures(call.cluster, ct, now))
 
 
 def container_index(call: Call) -> list[dict[str, str]]:
@@ -171,20 +147,56 @@ def status_index(call: Call) -> list[dict[str, str]]:
     return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
 
 
-def interfaces(call: Call) -> list[dict[str, str]]:
+def interfaces(call: Call) -> list[dict[str, Any]]:
+    """``ip --json addr`` inside the CT, as PVE 9 reports it (legacy ``inet``/``inet6`` plus the list)."""
     with call.cluster.lock:
         ct = call.cluster.container(call.node, call.vmid)
         if ct.status != "running":
             raise fail(f"CT {ct.vmid} not running")
-        rows = [{"name": "lo", "hwaddr": "00:00:00:00:00:00", "inet": "127.0.0.1/8", "inet6": "::1/128"}]
-        for key in sorted(k for k in ct.config if k.startswith("net") and k[3:].isdigit()):
+        rows = [_interface_row("lo", "00:00:00:00:00:00", ["127.0.0.1/8", "::1/128"])]
+        for key in sorted((k for k in ct.config if _is_net_key(k)), key=lambda k: int(k[3:])):
             net = parse_propstr(str(ct.config[key]), "name")
-            row = {"name": net.get("name", "eth" + key[3:]), "hwaddr": net.get("hwaddr", "").lower()}
+            mac = net.get("hwaddr", "").lower()
+            addresses = []
+            ip = net.get("ip", "")
             if key == "net0" and ct.ip:
-                suffix = net.get("ip", "").partition("/")[2] or "16"
-                row["inet"] = f"{ct.ip}/{suffix}"
-            rows.append(row)
+                addresses.append(f"{ct.ip}/{ip.partition('/')[2] or DHCP_PREFIX}")
+            elif "/" in ip:
+                addresses.append(ip)
+            if "/" in net.get("ip6", ""):
+                addresses.append(net["ip6"])
+            if mac:
+                addresses.append(f"{link_local_address(mac)}/64")
+            rows.append(_interface_row(net.get("name", "eth" + key[3:]), mac, addresses))
         return rows
+
+
+def _interface_row(name: str, mac: str, addresses: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": name, "hwaddr": mac, "hardware-address": mac, "ip-addresses": []}
+    for address in addresses:
+        interface: ipaddress.IPv4Interface | ipaddress.IPv6Interface = ipaddress.ip_interface(address)
+        family = "inet" if interface.version == 4 else "inet6"
+        row[family] = address  # PVE keeps the last address of each family here
+        row["ip-addresses"].append(
+            {
+                "ip-address": str(interface.ip),
+                "ip-address-type": family,
+                "prefix": interface.network.prefixlen,
+            }
+        )
+    return row
+
+
+def _is_net_key(key: str) -> bool:
+    return key.startswith("net") and key[3:].isdigit()
+
+
+def link_local_address(mac: str) -> str:
+    """The IPv6 link-local address the kernel derives from a MAC (modified EUI-64)."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    eui = octets[:3] + [0xFF, 0xFE] + octets[3:]
+    return str(ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui)))
 
 
 def rrddata(call: Call) -> list[dict[str, Any]]:

@@ -5,19 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from proximity.sim import registry
 from proximity.sim.context import Call, Reply
 from proximity.sim.endpoints.common import volume_path
 from proximity.sim.endpoints.storage import DOWNLOAD_BYTES_PER_SECOND, _store_file, estimated_download_size
-from proximity.sim.errors import ApiError, fail, parameter_error
-from proximity.sim.metrics import SWAP_TOTAL, node_figures
+from proximity.sim.errors import ApiError, fail, oci_reference_error, parameter_error
+from proximity.sim.metrics import SWAP_TOTAL, node_figures, node_figures_from, running_by_node
 from proximity.sim.router import Route, perm
 from proximity.sim.state import KERNEL, PVE_REPOID, PVE_VERSION
 from proximity.sim.tasks import Task, TaskContext
-
-try:  # written by another part of the simulator; optional until it lands
-    from proximity.sim import registry as _registry
-except Exception:  # noqa: BLE001
-    _registry = None  # type: ignore[assignment]
 
 NODE = "/nodes/{node}"
 
@@ -26,6 +22,8 @@ def list_nodes(call: Call) -> list[dict[str, Any]]:
     now = time.time()
     rows: list[dict[str, Any]] = []
     with call.cluster.lock:
+        running = running_by_node(call.cluster)
+        figures_of = call.cached_figures(now)  # as cluster/resources has them (at most a second old)
         for node in call.cluster.nodes.values():
             if not call.allowed(f"/nodes/{node.name}", "Sys.Audit"):
                 continue
@@ -40,7 +38,10 @@ def list_nodes(call: Call) -> list[dict[str, Any]]:
                     }
                 )
                 continue
-            f = node_figures(call.cluster, node, now)
+            figures = [figures_of(ct) for ct in running[node.name]]
+            f = node_figures_from(
+                call.cluster, node, now, figures, call.cluster.storage_used(node.name, "local")
+            )
             rows.append(
                 {
                     "node": node.name,
@@ -125,16 +126,8 @@ def node_status(call: Call) -> dict[str, Any]:
 def network(call: Call) -> list[dict[str, Any]]:
     node = call.cluster.node(call.node)
     kind = call.text("type")
+    # PVE's index reads /etc/network/interfaces but leaves the loopback device out.
     interfaces = [
-        {
-            "iface": "lo",
-            "type": "loopback",
-            "method": "loopback",
-            "families": ["inet"],
-            "active": 1,
-            "autostart": 1,
-            "priority": 1,
-        },
         {
             "iface": "eno1",
             "type": "eth",
@@ -300,9 +293,10 @@ def aplinfo_download(call: Call) -> str:
 def query_oci_repo_tags(call: Call) -> list[str]:
     call.cluster.node(call.node)
     reference = call.required("reference")
-    if _registry is None:
-        raise fail("OCI registry facts are unavailable in this simulator build")
-    return list(_registry.tags(reference))
+    try:
+        return registry.tags(reference)
+    except registry.InvalidReference as error:
+        raise oci_reference_error(error) from error
 
 
 ROUTES = [

@@ -7,18 +7,14 @@ import re
 import time
 from typing import Any
 
+from proximity.sim import registry
 from proximity.sim.context import Call
 from proximity.sim.endpoints.common import find_volume, human, volume_path
-from proximity.sim.errors import TaskFailed, fail, parameter_error
+from proximity.sim.errors import TaskFailed, fail, oci_reference_error, parameter_error
 from proximity.sim.propstr import GIB, MIB
 from proximity.sim.router import Route, perm
 from proximity.sim.state import StorageConfig, Volume, template_format
 from proximity.sim.tasks import TaskContext
-
-try:  # written by another part of the simulator; optional until it lands
-    from proximity.sim import registry as _registry
-except Exception:  # noqa: BLE001
-    _registry = None  # type: ignore[assignment]
 
 DOWNLOAD_BYTES_PER_SECOND = 60 * MIB
 UNKNOWN_OCI_IMAGE_SIZE = 80 * MIB
@@ -28,8 +24,12 @@ _IMPORT_EXT = re.compile(r"\.(ova|qcow2|raw|vmdk)$", re.IGNORECASE)
 STORAGE = "/storage/{storage}"
 
 
-def storage_status_row(call: Call, node: str, config: StorageConfig) -> dict[str, Any]:
-    used = call.cluster.storage_used(node, config.storage)
+def storage_status_row(
+    call: Call, node: str, config: StorageConfig, used: int | None = None
+) -> dict[str, Any]:
+    """The storage's status on ``node``; ``used`` when the caller has it (``Cluster.storage_usage``)."""
+    if used is None:
+        used = call.cluster.storage_used(node, config.storage)
     return {
         "storage": config.storage,
         "type": config.type,
@@ -329,7 +329,10 @@ def oci_registry_pull(call: Call) -> str:
     with call.cluster.lock:
         _check_content(call.cluster.storage(storage), "vztmpl")
     filename = oci_file_name(reference, call.text("filename"))
-    info = _registry.lookup(reference) if _registry is not None else None
+    try:
+        info = registry.lookup(reference)
+    except registry.InvalidReference as error:
+        raise oci_reference_error(error) from error
     size = int(info.size_bytes) if info is not None else UNKNOWN_OCI_IMAGE_SIZE
     oci_config: dict[str, Any] = {}
     if info is not None:

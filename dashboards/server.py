@@ -1,0 +1,114 @@
+"""Serving the dashboard: login (Proximity's users file, scrypt, lockout, signed cookies with an owner-only
+``cookie_secret``), the first admin, and optionally the embedded simulator as host ``demo``."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dashboards.users import Role, UserStore, cookie_secret, generate_password
+from proximity.client import Proximity
+from proximity.errors import Conflict
+
+DEMO_HOST = "demo"
+ADMIN = "admin"
+
+
+class DashboardConfigError(ValueError):
+    """The requested serving options are unsafe or inconsistent."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    name: str
+    password: str
+
+
+def ensure_admin(users: UserStore) -> FirstAdmin | None:
+    """Create the first admin with a random password when there are no users (shown once by the caller)."""
+    if not users.is_empty():
+        return None
+    password = generate_password()
+    users.add(ADMIN, Role.ADMIN, password)
+    return FirstAdmin(ADMIN, password)
+
+
+def add_demo_host(home: Path, simulator: Any) -> str:
+    """Record the running simulator as host ``demo`` (absent, or recorded for an earlier simulator run and
+    holding no apps, in which case it is re-pointed). Returns what happened, for the terminal."""
+    with Proximity(home, front_end="dashboard", who="demo") as px:
+        existing = {h.name for h in px.hosts.list()}
+        if DEMO_HOST in existing:
+            try:
+                px.hosts.remove(DEMO_HOST, confirm=True)
+            except Conflict as error:
+                raise DashboardConfigError(
+                    f"host {DEMO_HOST!r} in {home} belongs to an earlier simulator run and still has apps "
+                    f"({error}); use a fresh state directory (--db DIR) for the demo"
+                ) from None
+        px.hosts.add(
+            DEMO_HOST,
+            simulator.url,
+            token_id=simulator.token_id,
+            token_secret=simulator.token_secret,
+            fingerprint=simulator.fingerprint,
+            ssh_port=simulator.ssh_port,
+            ssh_password=simulator.root_password,
+        )
+    return "re-pointed" if DEMO_HOST in existing else "added"
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def serve(home: Path, *, host: str, port: int, login: bool, origins: list[str], ready: Any = None) -> None:
+    """Serve until interrupted. ``ready`` (optional) is called with the URL once the server listens."""
+    import panel as pn
+
+    from dashboards.app import create_app
+    from dashboards.auth import make_auth_provider
+    from dashboards.service import DashboardService
+
+    if not login and not is_loopback(host):
+        raise DashboardConfigError("login can only be turned off when listening on loopback")
+    users = UserStore(home)
+    service = DashboardService(home, users)
+    options: dict[str, Any] = {}
+    if login:
+        options["auth_provider"] = make_auth_provider(users, service.reader.store)
+    allowed = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}", *origins]
+    server = pn.serve(
+        create_app(service, login),
+        address=host,
+        port=port,
+        show=False,
+        start=False,
+        title="Proximity",
+        websocket_origin=allowed,
+        cookie_secret=cookie_secret(home),
+        verbose=False,
+        **options,
+    )
+    url = f"http://{host}:{port}/"
+    if ready is not None:
+        server.io_loop.add_callback(lambda: ready(url))
+    try:
+        server.start()
+        server.io_loop.start()
+    finally:
+        service.close()

@@ -1,0 +1,112 @@
+"""A served dashboard on the simulator (``proximity dashboard --demo`` in a child process) and a Chromium
+driven by Playwright. Browser tests skip cleanly where Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("PROXIMITY_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Chromium through Playwright (needs /usr/bin/chromium)"
+    )
+
+
+@dataclass
+class Served:
+    url: str
+    home: Path
+    admin_password: str
+    process: subprocess.Popen[str]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("dash-home")
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from proximity.cli import main; main()",
+        "dashboard",
+        "--demo",
+        "--port",
+        str(port),
+        "--db",
+        str(home),
+        "--time-scale",
+        "0.02",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    password, url, lines = "", "", []
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    while time.monotonic() < deadline and not url:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = re.search(r"created user 'admin' with password: (\S+)", line)
+        if found:
+            password = found.group(1)
+        found = re.search(r"Proximity dashboard: (http://\S+)", line)
+        if found:
+            url = found.group(1)
+    if not url:
+        process.kill()
+        pytest.fail("the dashboard did not start:\n" + "".join(lines))
+    # keep reading the server's output so a full pipe can never block it; kept for failure reports
+    threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
+    try:
+        yield Served(url, home, password, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

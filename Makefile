@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-EXTRAS := test,dashboard,notebooks
+EXTRAS := test,dashboard,notebooks,omni
 
-.PHONY: demo test install browser sim bench clean
+.PHONY: demo test install browser sim bench notebooks walkthrough clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/build_llama.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
+	# llama-cpp-python built from source without the AMX path that segfaults here (llama.cpp #20824)
+	tools/build_llama.sh $(PY)
 	$(PY) -m pip install -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
@@ -23,8 +25,17 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# The dashboard against the embedded simulator (prints the URL and, on first run, the admin password).
 demo: $(STAMP)
+	$(VENV)/bin/proximity dashboard --demo
+
+# The same SDK walk-through in the terminal: deploy, open, back up, stop.
+walkthrough: $(STAMP)
 	$(VENV)/bin/proximity demo
+
+# JupyterLab with the project's notebooks, on loopback only (prints the URL with its token).
+notebooks: $(STAMP)
+	$(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=8888 --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 sim: $(STAMP)
 	$(VENV)/bin/proximity sim --nodes 3

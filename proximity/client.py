@@ -218,6 +218,12 @@ class Proximity:
     def run_scheduler_once(self) -> Any:
         return self.backups.run_due()
 
+    def ask(self, text: str, **options: Any) -> Any:
+        """Turn an English or Italian request into a plan (nothing runs until ``plan.run(...)``)."""
+        from proximity.omni.ask import ask  # the Omni-Prompt is a face above the client: imported on use
+
+        return ask(self, text, **options)
+
 
 class _LoopThread:
     """An event loop in a daemon thread with a blocking portal into it. A daemon thread (unlike anyio's

@@ -107,7 +107,11 @@ class NodeShell:
         conn = await self._connect()
         data = stdin.decode() if isinstance(stdin, bytes) else stdin
         try:
-            result = await conn.run(command, input=data, check=False, timeout=timeout_s)
+            if data == "":
+                # asyncssh sends end-of-file only after non-empty input; an empty file must still end.
+                result = await conn.run(command, stdin=asyncssh.DEVNULL, check=False, timeout=timeout_s)
+            else:
+                result = await conn.run(command, input=data, check=False, timeout=timeout_s)
         except asyncssh.TimeoutError:
             raise HostUnreachable(f"{self.target!r}: command timed out after {timeout_s:.0f}s") from None
         except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError) as error:

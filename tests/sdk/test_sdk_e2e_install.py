@@ -27,7 +27,9 @@ def sim(module_faults_cleared: Any) -> Any:
     return module_faults_cleared
 
 
-SAMPLE = ["nextcloud", "immich", "vaultwarden", "grafana", "mosquitto", "authelia", "bookstack"]
+# it-tools has no inputs at all: its empty .env must still reach the container (an empty SSH stdin
+# once never ended, and the install hung).
+SAMPLE = ["nextcloud", "immich", "vaultwarden", "grafana", "mosquitto", "authelia", "bookstack", "it-tools"]
 
 
 def _docker(sim: Any, vmid: int) -> dict[str, Any]:

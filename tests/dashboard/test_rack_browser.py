@@ -202,10 +202,12 @@ def test_theme_switches_without_a_reload(page: Any, served: Served) -> None:
     page.evaluate("() => { window.__sameDocument = true; }")
     rack.theme = "light"
     wait_until(lambda: root.get_attribute("data-theme") == "light")
-    assert root.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(244, 246, 248)" != dark
+    assert dark != "rgb(244, 246, 248)"
+    # the background eases over 0.3 s: wait for the transition to land rather than read it mid-way
+    wait_until(lambda: root.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(244, 246, 248)")
     rack.theme = "matrix"
     wait_until(lambda: root.get_attribute("data-theme") == "matrix")
-    assert root.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 0)"
+    wait_until(lambda: root.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(0, 0, 0)")
     assert page.evaluate("() => window.__sameDocument") is True  # no reload happened
     rack.theme = "dark"
 

@@ -97,7 +97,7 @@ def jupyterlab(tmp_path: Path) -> Iterator[str]:
 
 def _wait_until_kernels_let_go(timeout_s: float = 15.0) -> None:
     """The server's kernels end just after it; the next tests need the app addresses the kernel served."""
-    from conftest import taken_app_address
+    from tests.notebooks.conftest import taken_app_address
 
     deadline = time.monotonic() + timeout_s
     while taken_app_address() and time.monotonic() < deadline:

@@ -175,6 +175,13 @@ class Cluster:
         for listener in self._listeners:
             listener()
 
+    def unlock(self, ct: SimContainer, only: str | None = None) -> None:
+        """Drop the CT's lock (only if it is still ``only``, when given), as a finished task does."""
+        with self.lock:
+            if only is None or ct.config.get("lock") == only:
+                ct.config.pop("lock", None)
+                self.changed()
+
     # -- look-ups with PVE's wording -------------------------------------------------------------
     def node(self, name: str) -> SimNode:
         node = self.nodes.get(name)

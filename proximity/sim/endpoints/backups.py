@@ -158,10 +158,7 @@ def _backup_one(
         if mode == "snapshot":
             ctx.log("INFO: cleanup temporary 'vzdump' snapshot")
     finally:
-        with cluster.lock:
-            if ct.config.get("lock") == "backup":
-                ct.config.pop("lock", None)
-                cluster.changed()
+        cluster.unlock(ct, only="backup")
     if restart:
         ctx.log("INFO: restarting guest")
         _start_worker(ctx, call, node, vmid)

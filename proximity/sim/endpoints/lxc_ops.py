@@ -228,9 +228,7 @@ def resize(call: Call) -> str:
             ctx.log("resize2fs 1.47.2 (1-Jan-2025)")
             ctx.log(f"The filesystem on /dev/loop0 is now {new_size // 4096} (4k) blocks long.")
         finally:
-            with cluster.lock:
-                ct.config.pop("lock", None)
-                cluster.changed()
+            cluster.unlock(ct)
 
     return call.start_task(node, "resize", vmid, worker)
 
@@ -300,10 +298,7 @@ def migrate(call: Call) -> str:
                 _start_worker(ctx, call, target, vmid)
             ctx.log(f"{stamp()} migration finished successfully (duration {_duration(started)})")
         finally:
-            with cluster.lock:
-                if ct.config.get("lock") == "migrate":
-                    ct.config.pop("lock", None)
-                    cluster.changed()
+            cluster.unlock(ct, only="migrate")
 
     return call.start_task(node, "vzmigrate", vmid, worker)
 

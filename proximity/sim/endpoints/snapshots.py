@@ -75,9 +75,7 @@ def create_snapshot(call: Call) -> str:
                 )
                 ct.parent_snapshot = snapname
         finally:
-            with cluster.lock:
-                ct.config.pop("lock", None)
-                cluster.changed()
+            cluster.unlock(ct)
 
     return call.start_task(node, "vzsnapshot", vmid, worker)
 
@@ -126,9 +124,7 @@ def delete_snapshot(call: Call) -> str:
                 "successfully removed."
             )
         finally:
-            with cluster.lock:
-                ct.config.pop("lock", None)
-                cluster.changed()
+            cluster.unlock(ct)
 
     return call.start_task(node, "vzdelsnapshot", vmid, worker)
 

@@ -225,7 +225,8 @@ class Auth:
         data = f"PVE:{userid}:{stamp}"
         return f"{data}::{self._sign(data)}"
 
-    def check_ticket(self, ticket: str) -> Identity:
+    def check_ticket(self, ticket: str, *, not_before: int = 0) -> Identity:
+        """The identity a ticket proves; ``not_before``: tickets stamped earlier count as expired."""
         data, sep, signature = ticket.rpartition("::")
         parts = data.split(":")
         if not sep or len(parts) != 3 or parts[0] != "PVE":
@@ -237,7 +238,7 @@ class Auth:
         except ValueError as error:
             raise AuthError("invalid ticket") from error
         age = time.time() - issued
-        if age > TICKET_LIFETIME or age < -300:
+        if age > TICKET_LIFETIME or age < -300 or issued < not_before:
             raise AuthError("ticket expired")
         with self.lock:
             user = self.users.get(parts[1])

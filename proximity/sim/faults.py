@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
 NO_ROUTE = (595, "No route to host")
@@ -17,7 +18,7 @@ NO_ROUTE = (595, "No route to host")
 
 @dataclass
 class Rule:
-    kind: str  # "error" | "latency" | "drop" | "task" | "ssh-drop"
+    kind: str  # "error" | "latency" | "drop" | "task" | "task-slow" | "offline" | "ssh-drop"
     method: str = "*"
     path: str = "*"
     node: str | None = None
@@ -53,6 +54,9 @@ class Faults:
     offline_nodes: set[str] = field(default_factory=set)
     ssh_refused_nodes: set[str] = field(default_factory=set)
     unhealthy_vmids: set[int] = field(default_factory=set)
+    # fill_storage: (node or None for every node, storage) -> bytes left free
+    full_storages: dict[tuple[str | None, str], int] = field(default_factory=dict)
+    tickets_not_before: int = 0  # tickets stamped before this second are refused as expired
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -113,6 +117,42 @@ class Faults:
             Rule("task", task_type=task_type, node=node, message=message, rate=rate, count=count)
         )
 
+    def slow_tasks(
+        self,
+        seconds: float,
+        *,
+        task_type: str = "*",
+        node: str | None = None,
+        rate: float = 1.0,
+        count: int | None = None,
+    ) -> Rule:
+        """Make matching tasks take ``seconds`` more of real time (not scaled), at their first wait: a task
+        stuck on slow storage or a busy node, outliving a client's timeout."""
+        rule = Rule("task-slow", task_type=task_type, node=node, seconds=seconds, rate=rate, count=count)
+        return self._add(rule)
+
+    def node_offline_on(
+        self, node: str, *, path: str = "*", method: str = "*", count: int | None = 1
+    ) -> Rule:
+        """Take ``node`` offline (as ``node_offline``) when a matching request for it arrives: that request
+        and every later one for the node answer 595, mid-operation."""
+        return self._add(Rule("offline", method, path, node, count=count))
+
+    def fill_storage(self, storage: str, *, node: str | None = None, leave_bytes: int = 0) -> None:
+        """Fill ``storage`` (on ``node``, or on every node) up to ``leave_bytes`` free, as files written by
+        something else would: status answers show it full and writers fail with PVE's out-of-space errors."""
+        if leave_bytes < 0:
+            raise ValueError("leave_bytes must not be negative")
+        with self._lock:
+            self.full_storages[(node, storage)] = leave_bytes
+
+    def expire_tickets(self) -> None:
+        """Expire every ticket issued so far: their next use answers 401 ``ticket expired``; a new login
+        gets a valid one. Tickets carry whole seconds, so a ticket issued within the current second is not
+        affected (tests wait a second after logging in)."""
+        with self._lock:
+            self.tickets_not_before = int(time.time())
+
     def node_offline(self, node: str) -> None:
         """API calls for the node fail as PVE's proxy fails (595 No route to host); SSH is refused."""
         with self._lock:
@@ -126,9 +166,12 @@ class Faults:
         with self._lock:
             self.ssh_refused_nodes.add(node)
 
-    def drop_ssh(self, *, node: str | None = None, rate: float = 1.0, count: int | None = None) -> Rule:
-        """Drop the SSH channel in the middle of a command."""
-        return self._add(Rule("ssh-drop", node=node, rate=rate, count=count))
+    def drop_ssh(
+        self, *, node: str | None = None, command: str = "*", rate: float = 1.0, count: int | None = None
+    ) -> Rule:
+        """Drop the SSH connection in the middle of a command (after it ran, before its exit status);
+        ``command``: a glob over the command line (``pct exec * -- apt-get update``)."""
+        return self._add(Rule("ssh-drop", path=command, node=node, rate=rate, count=count))
 
     def app_never_healthy(self, vmid: int) -> None:
         """The apps inside CT ``vmid`` never answer their health path successfully."""
@@ -146,6 +189,8 @@ class Faults:
             self.offline_nodes.clear()
             self.ssh_refused_nodes.clear()
             self.unhealthy_vmids.clear()
+            self.full_storages.clear()
+            self.tickets_not_before = 0
 
     # -- consulted by the server, the task runner and the SSH side ------------------------------
     def on_request(self, method: str, path: str, node: str | None) -> RequestFault:
@@ -155,10 +200,14 @@ class Faults:
                 outcome.error = NO_ROUTE
                 return outcome
             for rule in self.rules:
-                if rule.kind not in ("error", "latency", "drop"):
+                if rule.kind not in ("error", "latency", "drop", "offline"):
                     continue
                 if not rule.matches_request(method, path, node) or not self._fires(rule):
                     continue
+                if rule.kind == "offline" and rule.node is not None:
+                    self.offline_nodes.add(rule.node)
+                    outcome.error = NO_ROUTE
+                    return outcome
                 if rule.kind == "latency":
                     outcome.delay += rule.seconds
                 elif rule.kind == "drop":
@@ -176,6 +225,28 @@ class Faults:
                     return rule.message
         return None
 
+    def task_delay(self, node: str, task_type: str) -> float:
+        """Extra real seconds a new task of this type on this node takes (``slow_tasks``)."""
+        with self._lock:
+            return sum(
+                rule.seconds
+                for rule in self.rules
+                if rule.kind == "task-slow"
+                and (rule.node is None or rule.node == node)
+                and fnmatch.fnmatchcase(task_type, rule.task_type)
+                and self._fires(rule)
+            )
+
+    def storage_left(self, node: str, storage: str) -> int | None:
+        """Bytes ``fill_storage`` leaves free on the storage of that node (None: not filled)."""
+        with self._lock:
+            left = [v for (n, s), v in self.full_storages.items() if s == storage and n in (None, node)]
+        return min(left) if left else None
+
+    def ticket_expired(self, issued: int) -> bool:
+        with self._lock:
+            return issued < self.tickets_not_before
+
     def is_offline(self, node: str) -> bool:
         with self._lock:
             return node in self.offline_nodes
@@ -184,10 +255,15 @@ class Faults:
         with self._lock:
             return node in self.ssh_refused_nodes or node in self.offline_nodes
 
-    def ssh_should_drop(self, node: str) -> bool:
+    def ssh_should_drop(self, node: str, command: str = "") -> bool:
         with self._lock:
             for rule in self.rules:
-                if rule.kind == "ssh-drop" and (rule.node is None or rule.node == node) and self._fires(rule):
+                if (
+                    rule.kind == "ssh-drop"
+                    and (rule.node is None or rule.node == node)
+                    and fnmatch.fnmatchcase(command, rule.path)
+                    and self._fires(rule)
+                ):
                     return True
         return False
 

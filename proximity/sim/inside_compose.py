@@ -72,10 +72,20 @@ class ComposeSpec:
         return ordered
 
 
+# One pass over the backslash escapes of a double-quoted value (replacing one escape after another would
+# read the "\\" + "n" of an escaped backslash as a line break).
+_DOUBLE_QUOTED_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "r": "\r", '"': '"', "\\": "\\"}
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return _ESCAPED.get(match.group(1), match.group(0))
+
+
 def parse_dotenv(text: str) -> dict[str, str]:
     """Parse a ``.env`` file: ``KEY=VALUE`` lines, ``#`` comments, optional ``export``, quotes."""
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.split("\n"), start=1):  # not splitlines(): U+2028 is not a line break
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -89,7 +99,7 @@ def parse_dotenv(text: str) -> dict[str, str]:
         if len(value) >= 2 and value[0] == value[-1] == "'":
             value = value[1:-1]
         elif len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+            value = _DOUBLE_QUOTED_ESCAPE.sub(_unescape, value[1:-1])
         else:
             value = re.split(r"\s+#", value, maxsplit=1)[0].rstrip()
         values[key] = value

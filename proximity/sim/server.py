@@ -184,7 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         ticket = _cookie(self.headers.get("Cookie", ""), "PVEAuthCookie")
         if not ticket:
             raise AuthError("No ticket")
-        identity = auth.check_ticket(ticket)
+        identity = auth.check_ticket(ticket, not_before=self.server.services.faults.tickets_not_before)
         if method != "GET":
             auth.check_csrf(identity, self.headers.get("CSRFPreventionToken"))
         return identity

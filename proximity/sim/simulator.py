@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from proximity.sim import guests, persist
+from proximity.sim.address_slot import AddressSlot, claim_slot
 from proximity.sim.aplinfo import load_appliances
 from proximity.sim.auth import Auth
 from proximity.sim.context import Services
@@ -24,7 +25,7 @@ from proximity.sim.routes import ROUTES
 from proximity.sim.server import ApiServer, serve_in_thread
 from proximity.sim.ssh import start_ssh_server
 from proximity.sim.state import Cluster, build_cluster
-from proximity.sim.tasks import TaskManager
+from proximity.sim.tasks import TaskContext, TaskManager
 from proximity.sim.tls import generate_certificate, server_context
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Simulator:
         self._tempdir: str | None = None
         self._sampler_stop = threading.Event()
         self._sampler: threading.Thread | None = None
+        self._address_slot: AddressSlot | None = None
 
     # -- life cycle -----------------------------------------------------------------------------
     def start(self) -> Simulator:
@@ -90,6 +92,8 @@ class Simulator:
             self.nodes = len(self.cluster.nodes)
         else:
             self._create_credentials()
+        self._address_slot = claim_slot()
+        self.cluster.ct_net = self._address_slot.net
         self._tempdir = tempfile.mkdtemp(prefix="proximity-sim-")
         certificate = generate_certificate(Path(self._tempdir), self.host)
         self.fingerprint = certificate.fingerprint
@@ -146,6 +150,9 @@ class Simulator:
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
+        if self._address_slot is not None:
+            self._address_slot.release()
+            self._address_slot = None
 
     def __enter__(self) -> Simulator:
         return self.start()
@@ -162,6 +169,35 @@ class Simulator:
     def wait_task(self, upid: str, timeout: float = 60.0) -> dict[str, Any]:
         """Block until a task has stopped and return its status (as GET .../status answers)."""
         return self.tasks.wait(upid, timeout).status_dict()
+
+    def ssh_command_log(self) -> list[tuple[str, str]]:
+        """(node, command line) of every SSH exec request, oldest first, as received (the last 5,000)."""
+        return self._ssh_handle.command_log() if self._ssh_handle is not None else []
+
+    def hold_lock(self, vmid: int, reason: str = "backup", seconds: float = 0.5) -> str:
+        """Another client's task locks CT ``vmid`` for ``seconds`` of real time (as a ``vzdump`` run by a
+        backup job holds ``lock: backup``): meanwhile PVE refuses other operations with ``CT is locked
+        (<reason>)``. Returns the task's UPID; the lock is set before this returns."""
+        with self.cluster.lock:
+            ct = self.cluster.containers.get(vmid)
+            if ct is None:
+                raise KeyError(f"no CT {vmid}")
+            if ct.lock:
+                raise RuntimeError(f"CT {vmid} is already locked ({ct.lock})")
+            ct.config["lock"] = reason
+            node = ct.node
+            self.cluster.changed()
+
+        def hold(ctx: TaskContext) -> None:
+            ctx.log(f"INFO: CT {vmid} locked ({reason}) by another client's task")
+            try:
+                ctx.hold(seconds)
+            finally:
+                self.cluster.unlock(ct, only=reason)
+
+        boot_time = self.cluster.node(node).boot_time
+        task_type = "vzdump" if reason == "backup" else f"vz{reason}"
+        return self.tasks.submit(node, task_type, str(vmid), "root@pam", hold, boot_time)
 
     # -- internals ----------------------------------------------------------------------------------
     def _create_credentials(self) -> None:

@@ -9,6 +9,7 @@ split with ``shlex`` and understood as PVE's ``pct`` understands it:
   forwarded
   when the command reads it; exit status is the command's.
 - ``pct status <vmid>`` -> ``status: running``; ``pct list`` -> PVE's table of the node's CTs.
+- ``pct set <vmid> --features <list>`` (as root@pam: the features the API keeps for root@pam alone).
 - ``pveversion``, ``hostname``; anything else is ``bash: line 1: X: command not found`` with status 127.
 
 PVE's errors keep its wording and exit status 255 ("CT 101 not running", "Configuration file
@@ -24,6 +25,7 @@ import hmac
 import logging
 import shlex
 import threading
+from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,18 +33,20 @@ from typing import Any, Protocol
 
 import asyncssh
 
+from proximity.sim.feature_perms import SIMULATED_FEATURES, parse_features
 from proximity.sim.responders import is_loopback
 
 log = logging.getLogger(__name__)
 
 PVE_EXIT = 255  # what PVE's command-line tools exit with when they die with a message
 COMMAND_THREADS = 32  # commands running at once, over all connections
+COMMAND_LOG_SIZE = 5000  # the newest command lines kept per server, for tests that check quoting
 PVE_VERSION_LINE = "pve-manager/9.1.1/42db4a6cf33dac83 (running kernel: 6.17.2-1-pve)"
 
 
 class SshFaults(Protocol):
     def ssh_refused(self, node: str) -> bool: ...
-    def ssh_should_drop(self, node: str) -> bool: ...
+    def ssh_should_drop(self, node: str, command: str = "") -> bool: ...
     def app_unhealthy(self, vmid: int) -> bool: ...
 
 
@@ -72,6 +76,12 @@ class SshServerHandle:
         hosts = ",".join(f"[{address}]:{self.port}" for address in self.addresses)
         return f"{hosts} {self.host_public_key}"
 
+    def command_log(self) -> list[tuple[str, str]]:
+        """(node, command line) of every exec request received, oldest first, exactly as the client
+        sent it (before any splitting): what a real node's shell would have been handed."""
+        with self._service.log_lock:
+            return list(self._service.commands)
+
     def close(self) -> None:
         self._service.close()
 
@@ -82,6 +92,8 @@ class _SshService:
         self.password = password
         self.time_scale = time_scale
         self.authorized: set[bytes] = set()
+        self.commands: deque[tuple[str, str]] = deque(maxlen=COMMAND_LOG_SIZE)
+        self.log_lock = threading.Lock()
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="sim-ssh", daemon=True)
@@ -181,6 +193,8 @@ class _SshService:
             process.stderr.write(b"proximity-sim: interactive shells are not simulated; run a command\n")
             process.exit(1)
             return
+        with self.log_lock:
+            self.commands.append((node, command))
         try:
             argv = shlex.split(command)
         except ValueError:
@@ -191,7 +205,7 @@ class _SshService:
         if self._reads_stdin(node, argv):
             stdin = await process.stdin.read()
         reply = await self.loop.run_in_executor(self.workers, self.run_command, node, argv, stdin)
-        if self.cluster.faults.ssh_should_drop(node):
+        if self.cluster.faults.ssh_should_drop(node, command):
             log.info("ssh fault: dropping the connection to %s after %r", node, argv[:3])
             process.channel.get_connection().abort()
             return
@@ -250,12 +264,39 @@ class _SshService:
                 return _Reply(0, f"status: {ct.status}\n".encode())
         if sub == "list":
             return self._pct_list(node)
+        if sub == "set":
+            return self._pct_set(node, args[1:])
         if sub in ("push", "pull"):
             return _die(
                 f"proximity-sim: 'pct {sub}' is not simulated; write files with "
                 "'pct exec <vmid> -- tee <path>' and read them with 'pct exec <vmid> -- cat <path>'"
             )
         return _die(f"ERROR: unknown command 'pct {sub}'\nUSAGE: pct <COMMAND> [ARGS] [OPTIONS]")
+
+    def _pct_set(self, node: str, args: list[str]) -> _Reply:
+        """``pct set <vmid> --features <list>``: the only option simulated. It runs as root@pam, so the
+        features the API keeps for root@pam alone (``keyctl``, ``fuse``) may be set here."""
+        if len(args) < 1:
+            return _die("400 not enough arguments\npct set <vmid> [OPTIONS]")
+        vmid = _vmid(args[0])
+        if isinstance(vmid, str):
+            return _die(vmid)
+        options = args[1:]
+        if len(options) != 2 or options[0] != "--features":
+            return _die("proximity-sim: 'pct set' simulates only '--features <list>'")
+        wanted = parse_features(options[1])
+        bad = sorted(k for k, v in wanted.items() if k not in SIMULATED_FEATURES or v not in ("0", "1"))
+        if bad or not wanted:
+            return _die(f"400 Parameter verification failed.\nfeatures: invalid format - {options[1]}")
+        with self.cluster.lock:
+            ct = self._container(node, vmid)
+            if isinstance(ct, _Reply):
+                return ct
+            if ct.lock:
+                return _die(f"CT is locked ({ct.lock})")
+            ct.config["features"] = options[1]
+            self.cluster.changed()
+        return _Reply(0)
 
     def _container(self, node: str, vmid: int) -> Any:
         ct = self.cluster.containers.get(vmid)

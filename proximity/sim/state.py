@@ -165,6 +165,7 @@ class Cluster:
         self.volumes: dict[str, dict[str, Volume]] = {}  # node -> volid -> volume
         self.containers: dict[int, SimContainer] = {}
         self.pools: dict[str, Pool] = {}
+        self.ct_net = CT_NET  # the simulator moves it to the address range it claimed
         self._listeners: list[Callable[[], None]] = []
 
     # -- change notification (persistence) -------------------------------------------------------
@@ -227,6 +228,10 @@ class Cluster:
             config = self.storages.get(storage)
             if config is not None:
                 used[storage] += volume.used if config.type == "lvmthin" else volume.size
+        for storage, config in self.storages.items():  # sim.faults.fill_storage: filled by something else
+            left = self.faults.storage_left(node, storage)
+            if left is not None:
+                used[storage] = max(used[storage], config.total - left)
         return used
 
     def storage_free(self, node: str, storage: str) -> int:
@@ -246,7 +251,7 @@ class Cluster:
         return f"vm-{vmid}-disk-{index}"
 
     def container_ip(self, ct: SimContainer) -> str | None:
-        """The address a running CT answers on: static ``ip=`` of net0, or a lease in 127.81.0.0/16."""
+        """The address a running CT answers on: static ``ip=`` of net0, or a lease in ``ct_net``.0.0/16."""
         if "net0" not in ct.config:
             return None
         net = parse_propstr(str(ct.config["net0"]), "name")
@@ -256,11 +261,11 @@ class Cluster:
         if ip != "dhcp":
             return None
         taken = {c.ip for c in self.containers.values() if c.ip and c.vmid != ct.vmid}
-        candidate = f"{CT_NET}.{(ct.vmid >> 8) & 255}.{ct.vmid & 255}"
+        candidate = f"{self.ct_net}.{(ct.vmid >> 8) & 255}.{ct.vmid & 255}"
         counter = 0
         while candidate in taken or candidate.endswith(".0.0"):
             counter += 1
-            candidate = f"{CT_NET}.{200 + (counter >> 8) % 56}.{counter & 255}"
+            candidate = f"{self.ct_net}.{200 + (counter >> 8) % 56}.{counter & 255}"
         return candidate
 
 

@@ -107,12 +107,18 @@ class TaskContext:
     """What a worker sees: logging, scaled waiting, interruption."""
 
     def __init__(
-        self, task: Task, manager: TaskManager, stop: threading.Event, injected_failure: str | None = None
+        self,
+        task: Task,
+        manager: TaskManager,
+        stop: threading.Event,
+        injected_failure: str | None = None,
+        injected_delay: float = 0.0,
     ) -> None:
         self.task = task
         self._manager = manager
         self._stop = stop
         self._injected_failure = injected_failure
+        self._injected_delay = injected_delay
 
     def log(self, line: str) -> None:
         with self._manager.lock:
@@ -125,7 +131,12 @@ class TaskContext:
 
     def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time; a stop request ends the task here."""
-        if self._stop.wait(max(0.0, seconds) * self._manager.time_scale):
+        delay, self._injected_delay = self._injected_delay, 0.0  # a slow_tasks rule: once, real seconds
+        self.hold(max(0.0, seconds) * self._manager.time_scale + delay)
+
+    def hold(self, real_seconds: float) -> None:
+        """Wait ``real_seconds`` of wall-clock time (not scaled); a stop request ends the task here."""
+        if self._stop.wait(max(0.0, real_seconds)):
             raise TaskFailed(INTERRUPTED)
         if self._injected_failure is not None:  # a fault rule: fail at the first wait, after the log began
             message, self._injected_failure = self._injected_failure, None
@@ -234,7 +245,13 @@ class TaskManager:
 
     # -- internals -------------------------------------------------------------------------------
     def _run(self, task: Task, worker: Worker, stop: threading.Event) -> None:
-        context = TaskContext(task, self, stop, self._faults.task_failure(task.node, task.type))
+        context = TaskContext(
+            task,
+            self,
+            stop,
+            self._faults.task_failure(task.node, task.type),
+            self._faults.task_delay(task.node, task.type),
+        )
         try:
             worker(context)
         except TaskFailed as error:

@@ -14,7 +14,9 @@ from .helpers import DEBIAN, create_ct, log_lines, ok, wait
 UPID = re.compile(r"^UPID:pve\d:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:\w+:\d*:[^:]+:$")
 
 
-def test_create_start_inspect_stop_delete_with_token(proxmox: Any, new_vmid: Any) -> None:
+def test_create_start_inspect_stop_delete_with_token(
+    proxmox: Any, new_vmid: Any, simulator: Any
+) -> None:
     vmid = new_vmid()
     upid = proxmox.nodes("pve1").lxc.post(
         vmid=vmid,
@@ -46,7 +48,7 @@ def test_create_start_inspect_stop_delete_with_token(proxmox: Any, new_vmid: Any
     assert current["status"] == "running" and current["maxmem"] == 1024**3 and current["cpus"] == 2
     interfaces = proxmox.nodes("pve1").lxc(vmid).interfaces.get()
     eth0 = next(i for i in interfaces if i["name"] == "eth0")
-    assert eth0["inet"].startswith("127.81.")
+    assert eth0["inet"].startswith(simulator.cluster.ct_net + ".")
 
     proxmox.nodes("pve1").lxc(vmid).config.put(memory=2048, description="movies", delete="features")
     config = proxmox.nodes("pve1").lxc(vmid).config.get()

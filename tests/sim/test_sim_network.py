@@ -21,7 +21,9 @@ def test_link_local_address_is_the_kernels_eui64() -> None:
     assert link_local_address("02:00:00:00:00:01") == "fe80::ff:fe00:1"
 
 
-def test_interfaces_carry_pve9_hardware_address_and_ip_addresses(proxmox: Any, new_vmid: Any) -> None:
+def test_interfaces_carry_pve9_hardware_address_and_ip_addresses(
+    proxmox: Any, new_vmid: Any, simulator: Any
+) -> None:
     vmid = new_vmid()
     create_ct(proxmox, vmid, net1="name=eth1,bridge=vmbr0,ip=10.20.0.5/24,ip6=fd00::5/64")
     ok(proxmox, proxmox.nodes("pve1").lxc(vmid).status.start.post())
@@ -50,7 +52,7 @@ def test_interfaces_carry_pve9_hardware_address_and_ip_addresses(proxmox: Any, n
             }
         eth0 = rows["eth0"]
         lease = eth0["ip-addresses"][0]
-        assert lease["ip-address"].startswith("127.81.") and lease["ip-address-type"] == "inet"
+        assert lease["ip-address"].startswith(simulator.cluster.ct_net + ".") and lease["ip-address-type"] == "inet"
         assert eth0["inet"] == f"{lease['ip-address']}/16" and lease["prefix"] == 16
         eth1 = rows["eth1"]
         assert eth1["inet"] == "10.20.0.5/24"

@@ -22,6 +22,7 @@ from proximity.sim.endpoints.common import (
     volume_path,
 )
 from proximity.sim.errors import TaskFailed, fail, parameter_error
+from proximity.sim.feature_perms import check_feature_change
 from proximity.sim.guest_rows import status_row
 from proximity.sim.metrics import container_figures
 from proximity.sim.propstr import GIB, MIB, parse_propstr, parse_size
@@ -118,6 +119,16 @@ def update_config(call: Call) -> None:
         }
         for key in set(deletions) & set(updates):
             raise parameter_error({key: "can't set and delete the same option at the same time"})
+        if "features" in updates or "features" in deletions:
+            unprivileged = bool(int(ct.config.get("unprivileged", 0) or 0))
+            if check_feature_change(
+                call.identity.name,
+                ct.config.get("features"),
+                updates.get("features"),
+                unprivileged=unprivileged,
+                deleting="features" in deletions,
+            ):
+                call.check(f"/vms/{ct.vmid}", "VM.Config.Options")
         for key in deletions:
             if key == "rootfs" or (key.startswith("mp") and key in ct.config):
                 raise parameter_error({key: "unable to delete a mount point via 'delete'; detach it first"})
@@ -231,6 +242,13 @@ def create(call: Call) -> str:
         if pool and pool not in cluster.pools:
             raise fail(f"pool '{pool}' does not exist")
         config = _requested_config(call)
+        if "features" in call.params and not restore:
+            check_feature_change(
+                call.identity.name,
+                None,
+                str(call.params["features"]),
+                unprivileged=bool(config.get("unprivileged", 0)),
+            )
         storage = call.text("storage") or "local"
         rootfs = str(call.params.get("rootfs") or f"{storage}:4")
         rootfs_spec = parse_propstr(rootfs, "volume")
@@ -599,7 +617,14 @@ def destroy(call: Call) -> str:
             cluster.changed()
         call.services.metrics.forget(f"lxc/{vmid}")
 
-    return call.start_task(node, "vzdestroy", vmid, worker)
+    def worker_releasing_lock(ctx: TaskContext) -> None:
+        try:
+            worker(ctx)
+        except TaskFailed:
+            cluster.unlock(ct, only="destroyed")  # a destroy that failed leaves the CT usable, unlocked
+            raise
+
+    return call.start_task(node, "vzdestroy", vmid, worker_releasing_lock)
 
 
 def _config_volids(config: dict[str, Any]) -> list[str]:

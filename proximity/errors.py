@@ -114,3 +114,7 @@ class Cancelled(ProximityError):
 
 class ConfirmationRequired(ProximityError):
     """A destructive verb was called without confirmation."""
+
+
+class InsecureConnectionWarning(UserWarning):
+    """TLS verification was switched off for a host (``verify_tls=False`` with no CA file and no pin)."""

@@ -48,5 +48,6 @@ class Settings(BaseModel):
     )
     health_timeout_s: int | None = Field(default=None, ge=1, le=3600)
     task_timeout_s: int = Field(default=900, ge=1)
+    api_timeout_s: float = Field(default=15.0, gt=0, le=600, description="Seconds to wait for one API answer")
     max_jobs_per_node: int = Field(default=4, ge=1, le=64)
     retries: int = Field(default=4, ge=0, le=20)

@@ -11,6 +11,7 @@ from proximity.collections import install as installer
 from proximity.collections.common import (
     app_url,
     check_name,
+    check_node_name,
     merge_live,
     plan_sizes,
     resolve_host,
@@ -34,8 +35,21 @@ from proximity.pve import props
 from proximity.pve.guest import Guest
 from proximity.pve.host import rootfs_size_gb
 
+# Verbs that change which CT or node the app is may not overlap another job on the app; power verbs may.
+ACTION_CLAIMS = {
+    "start": "shared",
+    "stop": "shared",
+    "shutdown": "shared",
+    "restart": "shared",
+    "resize": "shared",
+    "migrate": "exclusive",
+    "delete": "exclusive",
+}
+
 
 class AsyncApps:
+    """``px.apps``: deploy catalog apps, list them with their live state, and every lifecycle verb."""
+
     def __init__(self, core: Core, backups: Any):
         self._core = core
         self._backups = backups
@@ -75,6 +89,7 @@ class AsyncApps:
         return [self._bind(a) for a in apps]
 
     async def get(self, name: str, *, live: bool = True) -> App:
+        """The app ``name``; with ``live`` its state is read from Proxmox (``NotFound`` if not recorded)."""
         app = self._core.store.get_app(name)
         if live:
             pve = self._core.pve(app.host)
@@ -88,6 +103,7 @@ class AsyncApps:
         return self._bind(app)
 
     async def reload(self, app: App) -> App:
+        """Refresh ``app`` in place with its live state; returns it."""
         app._refresh_from(await self.get(app.name))
         return app
 
@@ -113,6 +129,8 @@ class AsyncApps:
         entry: CatalogEntry = core.catalog_entry(catalog_id)
         name = name or catalog_id
         check_name(name)
+        if node:
+            check_node_name(node)
         if core.store.find_app(name) is not None:
             raise AlreadyExists(f"an app named {name!r} already exists")
         settings = core.settings
@@ -154,7 +172,10 @@ class AsyncApps:
             "bridge": settings.bridge,
             "template": installer.script_template(chosen) if chosen.type == "script" else settings.template,
             "unprivileged": settings.unprivileged and not req.privileged,
-            "features": props.features(nesting=req.nesting, keyctl=req.keyctl, fuse=req.fuse),
+            # keyctl is for Docker inside the CT; an OCI app container runs its image directly
+            "features": props.features(
+                nesting=req.nesting, keyctl=req.keyctl and chosen.type != "oci", fuse=req.fuse
+            ),
             "env_public": public,
             "secret_names": sorted(hidden),
             "ports": [{"name": p.name, "port": p.port, "protocol": p.protocol} for p in entry.ports],
@@ -166,15 +187,18 @@ class AsyncApps:
             "ostemplate": None,
             "node_storages": node_storages,
         }
-        self._pending_secrets[name] = hidden
+        # the name is claimed with the job, atomically: another deploy of it (here or in another process
+        # sharing the database) is refused until this one ends
+        job = core.runner.new_job("deploy", name, values, claims={name: "create"})
+        self._pending_secrets[job.id] = hidden
         self._reserved_mb[node_key] = self._reserved_mb.get(node_key, 0) + sizes["memory_mb"]
         try:
-            await core.runner.run("deploy", name, values, on_event=on_event)
+            await core.runner.run_job(job, on_event=on_event)
         except BaseException as error:
             core.audit("apps.deploy", name, f"failed: {type(error).__name__}")
             raise
         finally:
-            self._pending_secrets.pop(name, None)
+            self._pending_secrets.pop(job.id, None)
             self._reserved_mb[node_key] -= sizes["memory_mb"]
         core.audit("apps.deploy", name, "ok")
         return await self.get(name, live=False)  # the job just started it and saw it answer
@@ -197,7 +221,9 @@ class AsyncApps:
             **extra,
         }
         try:
-            job = await self._core.runner.run("app", f"{action} {name}", values, on_event=on_event)
+            job = await self._core.runner.run(
+                "app", f"{action} {name}", values, on_event=on_event, claims={name: ACTION_CLAIMS[action]}
+            )
         except BaseException as error:
             self._core.audit(f"apps.{action}", name, f"failed: {type(error).__name__}")
             raise
@@ -205,10 +231,12 @@ class AsyncApps:
         return job
 
     async def start(self, name: str, *, on_event: EventCallback | None = None) -> App:
+        """Start the app's container (a job); returns the app, running."""
         await self._act(name, "start", on_event)
         return await self.get(name, live=False)  # the job's last step just read the live state
 
     async def stop(self, name: str, *, on_event: EventCallback | None = None) -> App:
+        """Stop the app's container at once (a job); returns the app, stopped."""
         await self._act(name, "stop", on_event)
         return await self.get(name, live=False)  # the job's last step just read the live state
 
@@ -220,6 +248,7 @@ class AsyncApps:
         return await self.get(name, live=False)
 
     async def restart(self, name: str, *, on_event: EventCallback | None = None) -> App:
+        """Restart the app's container (a job); returns the app, running."""
         await self._act(name, "restart", on_event)
         return await self.get(name, live=False)  # the job's last step just read the live state
 
@@ -232,6 +261,7 @@ class AsyncApps:
         disk_gb: int | None = None,
         on_event: EventCallback | None = None,
     ) -> App:
+        """Change cores, memory (MiB) or root disk size (GiB, grows only); undone on failure."""
         app = self._core.store.get_app(name)
         if cores is None and memory_mb is None and disk_gb is None:
             raise ValidationError("resize needs cores, memory_mb or disk_gb")
@@ -245,6 +275,7 @@ class AsyncApps:
         return await self.get(name)
 
     async def migrate(self, name: str, node: str, *, on_event: EventCallback | None = None) -> App:
+        """Move the app to another online node of its host (a running app is restarted there)."""
         app = self._core.store.get_app(name)
         if node == app.node:
             raise Conflict(f"{name} already runs on {node}")
@@ -282,11 +313,14 @@ class AsyncApps:
             "node": source.node,
             "node_key": f"{source.host}/{source.node}",
             "source_vmid": source.vmid,
+            "catalog_id": source.catalog_id,
+            "method": source.install_method,
             "vmid": None,
             "ip": None,
         }
         try:
-            await core.runner.run("clone", f"{name} -> {new_name}", values, on_event=on_event)
+            claims = {new_name: "create", name: "shared"}
+            await core.runner.run("clone", f"{name} -> {new_name}", values, on_event=on_event, claims=claims)
         except BaseException as error:
             core.audit("apps.clone", new_name, f"failed: {type(error).__name__}")
             raise
@@ -326,7 +360,7 @@ class AsyncApps:
             "health_timeout_s": core.settings.health_timeout_s,
         }
         try:
-            await core.runner.run("update", name, values, on_event=on_event)
+            await core.runner.run("update", name, values, on_event=on_event, claims={name: "exclusive"})
         except BaseException as error:
             core.audit("apps.update", name, f"rolled back: {type(error).__name__}")
             raise
@@ -398,6 +432,7 @@ class AsyncApps:
         return await installer.app_logs(guest, entry, app.install_method, lines)
 
     async def metrics(self, name: str, *, timeframe: str = "hour") -> list[MetricPoint]:
+        """The container's RRD figures (cpu, memory, network, disk I/O) over ``timeframe`` (hour, day, week, month, year)."""
         app = self._core.store.get_app(name)
         rows = await self._core.call(self._core.pve(app.host).rrddata, app.node, app.vmid, timeframe)
         return [
@@ -410,6 +445,7 @@ class AsyncApps:
         ]
 
     async def backup(self, name: str, **options: Any) -> Any:
+        """Back up the app now: the same as ``px.backups.create(name, **options)``."""
         return await self._backups.create(name, **options)
 
     # ------------------------------------------------------------ reconcile

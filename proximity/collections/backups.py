@@ -8,7 +8,15 @@ from typing import Any
 
 import anyio
 
-from proximity.collections.common import app_url, wait_ip
+from proximity.catalog.schema import CatalogEntry
+from proximity.collections.common import (
+    app_url,
+    is_running,
+    job_tag,
+    parse_ct_description,
+    start_again,
+    wait_ip,
+)
 from proximity.collections.core import Core
 from proximity.errors import (
     AlreadyExists,
@@ -20,11 +28,22 @@ from proximity.errors import (
 )
 from proximity.jobs import JobKind, Step, StepContext
 from proximity.jobs.engine import EventCallback
-from proximity.models import App, AppStatus, Backup, Schedule, utcnow
+from proximity.models import App, AppStatus, Backup, PortBinding, Schedule, utcnow
 from proximity.pve.host import PveHost, rootfs_size_gb
 
 
+def described_entry(core: Core, config: dict[str, Any]) -> tuple[CatalogEntry, str | None] | None:
+    """The catalog entry (and install method) a container's description names, if the catalog has it."""
+    parsed = parse_ct_description(str(config.get("description", "")))
+    if parsed is None:
+        return None
+    entry = core.catalog.get(parsed[0])
+    return (entry, parsed[1]) if entry is not None else None
+
+
 class AsyncBackups:
+    """``px.backups``: vzdump backups of apps, their index, restore, protection and schedules."""
+
     def __init__(self, core: Core):
         self._core = core
         core.runner.register(JobKind("backup", self._backup_steps))
@@ -34,6 +53,7 @@ class AsyncBackups:
         return backup._bind(self)  # type: ignore[return-value]
 
     def attach_apps(self, apps: Any) -> None:
+        """Wiring: give the collection the apps collection it restores into (done by the client)."""
         self._apps = apps
 
     # ------------------------------------------------------------ create
@@ -61,7 +81,7 @@ class AsyncBackups:
             "volid": None,
         }
         try:
-            job = await core.runner.run("backup", app, values, on_event=on_event)
+            job = await core.runner.run("backup", app, values, on_event=on_event, claims={app: "shared"})
         except BaseException as error:
             core.audit("backups.create", app, f"failed: {type(error).__name__}")
             raise
@@ -69,12 +89,21 @@ class AsyncBackups:
         core.audit("backups.create", app, f"ok ({volid})")
         return await self.get(volid)
 
-    async def backup_now(self, app: App, storage: str | None, values: dict[str, Any] | None = None) -> Backup:
-        """The backup itself, without a job around it (used inside other jobs)."""
+    async def backup_now(
+        self,
+        app: App,
+        storage: str | None,
+        values: dict[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
+    ) -> Backup:
+        """The backup itself, without a job around it (used inside other jobs). ``job_id``: the job making
+        it, named in the archive's notes so an undo finds an archive whose process died before indexing it."""
         core = self._core
         pve = core.pve(app.host)
         target = await core.call(pve.pick_storage, app.node, "backup", storage)
-        volid = await core.call(lambda: pve.vzdump(app.node, app.vmid, target, notes=f"proximity {app.name}"))
+        notes = backup_notes(app.name, job_id)
+        volid = await core.call(lambda: pve.vzdump(app.node, app.vmid, target, notes=notes))
         if values is not None:
             values["volid"] = volid
         listed = {b["volid"]: b for b in await core.call(pve.backups, app.node, target, app.vmid)}
@@ -94,19 +123,48 @@ class AsyncBackups:
         core.store.upsert_backup(backup)
         return backup
 
+    async def discard_unindexed(self, host: str, node: str, vmid: int, job_id: str) -> list[str]:
+        """Remove the archives job ``job_id`` made of CT ``vmid`` that never reached the index (the process
+        died while vzdump ran, or before it recorded the archive). Returns their volids."""
+        core = self._core
+        pve = core.pve(host)
+        marker = backup_notes_marker(job_id)
+        removed: list[str] = []
+        for storage in await core.call(pve.storages, node, "backup"):
+            for item in await core.call(pve.backups, node, storage.name, vmid):
+                volid = str(item["volid"])
+                if marker not in str(item.get("notes") or "") or self._indexed(volid):
+                    continue
+                if item.get("protected"):
+                    await core.call(pve.protect_volume, node, storage.name, volid, False)
+                try:
+                    await core.call(pve.delete_volume, node, storage.name, volid)
+                except NotFound:
+                    pass
+                removed.append(volid)
+        return removed
+
+    def _indexed(self, volid: str) -> bool:
+        try:
+            self._core.store.get_backup(volid)
+        except NotFound:
+            return False
+        return True
+
     def _backup_steps(self, values: dict[str, Any]) -> list[Step]:
         core = self._core
 
         async def dump(ctx: StepContext) -> None:
             app = core.store.get_app(values["app"])
-            backup = await self.backup_now(app, values["storage"], values)
+            backup = await self.backup_now(app, values["storage"], values, job_id=ctx.job_id)
             await ctx.report(f"{backup.volid} ({backup.size} bytes)")
             if values["protected"]:
                 await self.protect(backup.volid, protected=True)
 
         async def discard(ctx: StepContext) -> None:
-            if values.get("volid"):
+            if values.get("volid") and self._indexed(values["volid"]):
                 await self.remove(core.store.get_backup(values["volid"]), force=True)
+            await self.discard_unindexed(values["host"], values["node"], values["vmid"], ctx.job_id)
 
         return [Step("vzdump", dump, discard, retry=True, label="Back up (vzdump, snapshot mode, zstd)")]
 
@@ -141,17 +199,20 @@ class AsyncBackups:
                     )
 
     async def get(self, volid: str) -> Backup:
+        """The recorded backup ``volid`` (``NotFound`` if there is none)."""
         return self._bind(self._core.store.get_backup(volid))
 
     # ------------------------------------------------------------ delete, protect
 
     async def delete(self, volid: str, *, confirm: bool = False, force: bool = False) -> None:
+        """Delete a backup archive and its record; needs ``confirm=True``, and ``force`` for a protected one."""
         if not confirm:
             raise ConfirmationRequired(f"deleting backup {volid!r} needs confirm=True")
         await self.remove(self._core.store.get_backup(volid), force=force)
         self._core.audit("backups.delete", volid, "ok")
 
     async def remove(self, backup: Backup, *, force: bool = False) -> None:
+        """Delete ``backup``'s archive and record without asking (``force`` also removes a protected one)."""
         core = self._core
         pve = core.pve(backup.host)
         if backup.protected:
@@ -165,6 +226,7 @@ class AsyncBackups:
         core.store.delete_backup(backup.host, backup.volid)
 
     async def protect(self, volid: str, *, protected: bool = True) -> Backup:
+        """Protect a backup from deletion and pruning (or lift it with ``protected=False``)."""
         core = self._core
         backup = core.store.get_backup(volid)
         await core.call(core.pve(backup.host).protect_volume, backup.node, backup.storage, volid, protected)
@@ -216,7 +278,8 @@ class AsyncBackups:
                 "node_key": f"{backup.host}/{backup.node}",
             }
         try:
-            await core.runner.run("restore", values["app"], values, on_event=on_event)
+            claims = {values["app"]: "create" if values["mode"] == "new" else "exclusive"}
+            await core.runner.run("restore", values["app"], values, on_event=on_event, claims=claims)
         except BaseException as error:
             core.audit("backups.restore", volid, f"failed: {type(error).__name__}")
             raise
@@ -230,9 +293,14 @@ class AsyncBackups:
             return core.pve(values["host"])
 
         async def stop(ctx: StepContext) -> None:
-            status = await core.call(pve().ct_status, values["node"], values["vmid"])
-            if status.get("status") == "running":
+            if "was_running" not in values:  # kept from the first try: a retry finds the CT stopped by it
+                values["was_running"] = await is_running(core, pve(), values["node"], values["vmid"])
+            if values["was_running"]:
                 await core.call(pve().stop, values["node"], values["vmid"])
+
+        async def start_if_it_ran(ctx: StepContext) -> None:
+            if values.get("was_running"):
+                await start_again(core, pve(), values["node"], values["vmid"])
 
         async def restore_in_place(ctx: StepContext) -> None:
             backup = core.store.get_backup(values["volid"])
@@ -254,19 +322,29 @@ class AsyncBackups:
 
         async def record_new(ctx: StepContext) -> None:
             if core.store.find_app(values["app"]) is not None:
-                return
+                if core.store.app_job_id(values["app"]) == ctx.job_id:
+                    return  # recorded by an earlier try of this step
+                raise AlreadyExists(f"an app named {values['app']!r} was recorded while this job ran")
             source = core.store.find_app(values["source_app"]) if values.get("source_app") else None
             config = await core.call(pve().ct_config, values["node"], values["vmid"])
+            catalog_id, method, ports = "custom", "restored", []
+            if source is not None:
+                catalog_id, method, ports = source.catalog_id, source.install_method, source.ports
+            elif (described := described_entry(core, config)) is not None:
+                # the source's record is gone (a deleted app's final backup): the description says what ran
+                entry, described_method = described
+                catalog_id, method = entry.id, described_method or entry.install[0].type
+                ports = [PortBinding(name=p.name, port=p.port, protocol=p.protocol) for p in entry.ports]
             app = App(
                 name=values["app"],
-                catalog_id=source.catalog_id if source else "custom",
+                catalog_id=catalog_id,
                 host=values["host"],
                 node=values["node"],
                 vmid=values["vmid"],
-                install_method=source.install_method if source else "restored",
+                install_method=method,
                 version=source.version if source else "",
                 status=AppStatus.DEPLOYING,
-                ports=source.ports if source else [],
+                ports=ports,
                 cores=int(config.get("cores") or 1),
                 memory_mb=int(config.get("memory") or 512),
                 disk_gb=rootfs_size_gb(config) or 1,
@@ -276,7 +354,8 @@ class AsyncBackups:
                 core.store.secrets.put_app(app.name, core.store.secrets.app(source.name))
 
         async def unrecord(ctx: StepContext) -> None:
-            core.store.delete_app(values["app"])
+            if core.store.app_job_id(values["app"]) == ctx.job_id:  # never another job's app of that name
+                core.store.delete_app(values["app"])
 
         async def start(ctx: StepContext) -> None:
             await core.call(pve().start, values["node"], values["vmid"])
@@ -287,7 +366,7 @@ class AsyncBackups:
 
         if values["mode"] == "in-place":
             return [
-                Step("stop", stop, label="Stop the app"),
+                Step("stop", stop, start_if_it_ran, label="Stop the app"),
                 Step("restore", restore_in_place, retry=False, label="Restore the backup over it"),
                 Step("start", start, label="Start it again"),
             ]
@@ -302,6 +381,7 @@ class AsyncBackups:
     async def schedule(
         self, app: str, *, every: timedelta, keep: int = 7, storage: str | None = None
     ) -> Schedule:
+        """Back up ``app`` every ``every`` (at least a minute), keeping the newest ``keep`` unprotected backups."""
         self._core.store.get_app(app)
         if every < timedelta(minutes=1):
             raise ValidationError("a backup schedule runs at most once a minute")
@@ -312,9 +392,11 @@ class AsyncBackups:
         return schedule
 
     async def schedules(self) -> list[Schedule]:
+        """Every backup schedule."""
         return self._core.store.list_schedules()
 
     async def unschedule(self, schedule_id: int) -> None:
+        """Remove a backup schedule (its backups stay)."""
         self._core.store.remove_schedule(schedule_id)
         self._core.audit("backups.unschedule", str(schedule_id), "ok")
 
@@ -352,6 +434,16 @@ class Scheduler:
         self.interval_s = interval_s
 
     async def run(self) -> None:
+        """Run due schedules every ``interval_s`` seconds, forever (cancel the task to stop it)."""
         while True:
             await self.backups.run_due()
             await anyio.sleep(self.interval_s)
+
+
+def backup_notes_marker(job_id: str) -> str:
+    return f"job {job_tag(job_id)}"
+
+
+def backup_notes(app: str, job_id: str | None) -> str:
+    """The notes of an archive Proximity makes: the app, and the job when there is one."""
+    return f"proximity {app} {backup_notes_marker(job_id)}" if job_id else f"proximity {app}"

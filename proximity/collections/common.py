@@ -14,8 +14,30 @@ from proximity.errors import NotFound, Timeout, ValidationError
 from proximity.models import App, AppStatus
 from proximity.pve.host import PveHost
 
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
+# An app name is its container's hostname: one DNS label as PVE checks it (no trailing "-"), lower case.
+NAME_PATTERN = r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 JOB_TAG = "proximity"
+# PVE's "pve-node" format. A node name goes into API paths (nodes/<node>/lxc): a "/" would change the call.
+NODE_PATTERN = r"^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$"
+
+
+# A container's description says which catalog entry it runs and how it was installed, so a container whose
+# record is gone (a deleted app's final backup, restored later) can be recorded again with its entry.
+_DESCRIPTION = re.compile(
+    r"(?P<catalog_id>[a-z0-9][a-z0-9._-]*) app '[^']*'(?: \((?P<method>[a-z]+)\))?, "
+    r"(?:deployed|updated|cloned) by Proximity"
+)
+
+
+def ct_description(catalog_id: str, name: str, method: str, verb: str) -> str:
+    """``jellyfin app 'movies' (compose), deployed by Proximity``."""
+    return f"{catalog_id} app '{name}' ({method}), {verb} by Proximity"
+
+
+def parse_ct_description(text: str | None) -> tuple[str, str | None] | None:
+    """(catalog id, install method or None for descriptions written before it was recorded) or None."""
+    found = _DESCRIPTION.search(text or "")
+    return (found["catalog_id"], found["method"]) if found else None
 
 
 def job_tag(job_id: str) -> str:
@@ -60,10 +82,16 @@ async def check_health(core: Core, values: dict[str, Any]) -> str:
 
 
 def check_name(name: str) -> None:
-    if not re.match(NAME_PATTERN, name):
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):  # fullmatch: no trailing \n
         raise ValidationError(
-            f"app name {name!r} must be lower-case letters, digits and '-', starting with a letter"
+            f"app name {name!r} must be 1-63 lower-case letters, digits and '-', starting with a letter "
+            "and not ending with '-' (it becomes the container's host name)"
         )
+
+
+def check_node_name(node: str) -> None:
+    if not isinstance(node, str) or len(node) > 63 or not re.fullmatch(NODE_PATTERN, node):
+        raise ValidationError(f"node name {node!r} is not a PVE node name (letters, digits and '-')")
 
 
 async def resolve_host(core: Core, host: str | None) -> str:
@@ -123,3 +151,18 @@ def merge_live(app: App, ct: dict[str, Any] | None) -> None:
     app.status = AppStatus.RUNNING if ct.get("status") == "running" else AppStatus.STOPPED
     if ct.get("node"):
         app.node = ct["node"]
+
+
+async def is_running(core: Core, host: PveHost, node: str, vmid: int) -> bool:
+    return (await core.call(host.ct_status, node, vmid)).get("status") == "running"
+
+
+async def start_again(core: Core, host: PveHost, node: str, vmid: int) -> None:
+    """The undo of a step that stopped a running app on the way to replacing or destroying it: if the
+    container is still there and stopped, start it again."""
+    try:
+        running = await is_running(core, host, node, vmid)
+    except NotFound:
+        return
+    if not running:
+        await core.call(host.start, node, vmid)

@@ -61,6 +61,7 @@ class Core:
         self.runner.set_max_per_key(settings.max_jobs_per_node)
         for pve in self._hosts.values():
             pve.task_timeout_s = settings.task_timeout_s
+            pve.api.set_timeout(settings.api_timeout_s)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking PVE call in a worker thread."""
@@ -86,6 +87,7 @@ class Core:
             verify_tls=host.verify_tls,
             ca_path=host.ca_path,
             fingerprint=host.fingerprint,
+            timeout_s=self.settings.api_timeout_s,
         )
 
     def pve(self, name: str) -> PveHost:

@@ -12,12 +12,14 @@ from proximity.collections.common import (
     app_url,
     check_health,
     ct_by_tag,
+    ct_description,
     job_tag,
     secret_values,
     wait_ip,
 )
 from proximity.collections.core import Core
-from proximity.errors import Conflict
+from proximity.collections.features import api_features, root_only_features, set_root_only_features
+from proximity.errors import AlreadyExists, Conflict
 from proximity.jobs import Step, StepContext
 from proximity.models import App, AppStatus, Node, PortBinding, Storage
 from proximity.pve import props
@@ -89,7 +91,7 @@ def deploy_steps(
         values["ostemplate"] = found
 
     async def store_secrets(ctx: StepContext) -> None:
-        hidden = pending_secrets.get(name, {})
+        hidden = pending_secrets.get(ctx.job_id, {})
         core.store.secrets.put_app(name, {k: SecretStr(v) for k, v in hidden.items()})
 
     async def forget_secrets(ctx: StepContext) -> None:
@@ -116,10 +118,10 @@ def deploy_steps(
             "rootfs": props.rootfs(storage, values["disk_gb"]),
             "net0": props.net0(values["bridge"]),
             "unprivileged": values["unprivileged"],
-            "features": values["features"],
+            "features": api_features(values["features"]),
             "tags": f"{JOB_TAG};{job_tag(ctx.job_id)}",
             "onboot": True,
-            "description": f"{values['catalog_id']} app '{name}', deployed by Proximity",
+            "description": ct_description(values["catalog_id"], name, values["method"], "deployed"),
         }
         if values["method"] == "oci":
             entry = core.catalog_entry(values["catalog_id"])
@@ -145,7 +147,9 @@ def deploy_steps(
 
     async def record(ctx: StepContext) -> None:
         if core.store.find_app(name) is not None:
-            return  # already recorded by an earlier try of this step
+            if core.store.app_job_id(name) == ctx.job_id:
+                return  # already recorded by an earlier try of this step
+            raise AlreadyExists(f"an app named {name!r} was recorded while this job ran")
         core.store.insert_app(
             App(
                 name=name,
@@ -165,7 +169,14 @@ def deploy_steps(
         )
 
     async def unrecord(ctx: StepContext) -> None:
-        core.store.delete_app(name)
+        if core.store.app_job_id(name) == ctx.job_id:  # never another job's app of the same name
+            core.store.delete_app(name)
+
+    async def root_features(ctx: StepContext) -> None:
+        features = root_only_features(values["features"])
+        if features is not None:
+            await set_root_only_features(core, values["host"], values["node"], values["vmid"], features)
+            await ctx.report(f"features {features} set with pct set (root-only through the API)")
 
     async def start(ctx: StepContext) -> None:
         await core.call(pve().start, values["node"], values["vmid"])
@@ -198,6 +209,7 @@ def deploy_steps(
         Step("secrets", store_secrets, forget_secrets, label="Generate this install's secrets"),
         Step("create", create, destroy, label="Create the container"),
         Step("record", record, unrecord, label="Record the app and its ports"),
+        Step("features", root_features, label="Set the features only root@pam may set"),
         Step("start", start, label="Start the container"),
         Step("address", address, label="Wait for its address"),
     ]

@@ -15,6 +15,8 @@ from proximity.pve.tls import normalise_fingerprint
 
 
 class AsyncHosts:
+    """``px.hosts``: add, test, list and remove Proxmox VE hosts; their nodes and storages."""
+
     def __init__(self, core: Core):
         self._core = core
 
@@ -98,16 +100,20 @@ class AsyncHosts:
         return self._bind(core.store.get_host(name))
 
     async def list(self) -> list[Host]:
+        """Every recorded host, by name."""
         return [self._bind(h) for h in self._core.store.list_hosts()]
 
     async def get(self, name: str) -> Host:
+        """The recorded host ``name`` (``NotFound`` if there is none)."""
         return self._bind(self._core.store.get_host(name))
 
     async def reload(self, host: Host) -> Host:
+        """Refresh ``host`` in place from the record; returns it."""
         host._refresh_from(await self.get(host.name))
         return host
 
     async def remove(self, name: str, *, confirm: bool = False) -> None:
+        """Forget a host and its stored secrets (its containers are not touched); needs ``confirm=True``."""
         if not confirm:
             raise ConfirmationRequired(f"removing host {name!r} needs confirm=True")
         core = self._core
@@ -157,6 +163,7 @@ class AsyncHosts:
         return nodes
 
     async def storages(self, name: str, node: str | None = None, content: str | None = None) -> list[Storage]:
+        """A host's storages (of one node, or all), optionally only those whose content includes ``content``."""
         pve = self._core.pve(name)
         node_names = [node] if node else [n.name for n in await self.nodes(name) if n.online]
         result: list[Storage] = []

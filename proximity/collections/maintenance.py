@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from proximity.collections import install as installer
-from proximity.collections.common import JOB_TAG, app_url, check_health, ct_by_tag, job_tag, wait_ip
+from proximity.collections.common import (
+    JOB_TAG,
+    app_url,
+    check_health,
+    ct_description,
+    is_running,
+    job_tag,
+    start_again,
+    wait_ip,
+)
 from proximity.collections.core import Core
 from proximity.collections.oci_update import oci_replace_steps
-from proximity.errors import ValidationError
+from proximity.errors import AlreadyExists, ValidationError
 from proximity.jobs import Step, StepContext
 from proximity.models import AppStatus, utcnow
 from proximity.pve.guest import Guest
@@ -121,8 +130,12 @@ def delete_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[Step]
     name = values["app"]
 
     async def final_backup(ctx: StepContext) -> None:
-        backup = await backups.backup_now(core.store.get_app(name), core.settings.backup_storage)
+        app = core.store.get_app(name)
+        backup = await backups.backup_now(app, core.settings.backup_storage, job_id=ctx.job_id)
         await ctx.report(f"kept {backup.volid}")
+
+    async def drop_unindexed_backup(ctx: StepContext) -> None:
+        await backups.discard_unindexed(values["host"], values["node"], values["vmid"], ctx.job_id)
 
     async def drop_backups(ctx: StepContext) -> None:
         for backup in core.store.list_backups(app=name):
@@ -130,7 +143,13 @@ def delete_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[Step]
 
     async def destroy(ctx: StepContext) -> None:
         pve = core.pve(values["host"])
+        if "was_running" not in values:  # kept from the first try: a retry finds the CT stopped by it
+            values["was_running"] = await is_running(core, pve, values["node"], values["vmid"])
         await core.call(pve.delete_ct_if_exists, values["node"], values["vmid"])
+
+    async def keep_running(ctx: StepContext) -> None:
+        if values.get("was_running"):
+            await start_again(core, core.pve(values["host"]), values["node"], values["vmid"])
 
     async def forget(ctx: StepContext) -> None:
         for schedule in core.store.list_schedules():
@@ -143,8 +162,12 @@ def delete_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[Step]
     if values.get("missing"):
         # the container is already gone and its VMID may belong to another one now: touch nothing in PVE
         return [purge_step, forget_step] if values["purge"] else [forget_step]
-    first = purge_step if values["purge"] else Step("final-backup", final_backup, label="Keep a final backup")
-    return [first, Step("destroy", destroy, label="Destroy the container"), forget_step]
+    first = (
+        purge_step
+        if values["purge"]
+        else Step("final-backup", final_backup, drop_unindexed_backup, label="Keep a final backup")
+    )
+    return [first, Step("destroy", destroy, keep_running, label="Destroy the container"), forget_step]
 
 
 def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
@@ -166,33 +189,52 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
     async def drop_snapshot(ctx: StepContext) -> None:
         await core.call(pve().delete_snapshot, node, values["source_vmid"], snapname(ctx))
 
+    def marker(ctx: StepContext) -> str:
+        described = ct_description(
+            values.get("catalog_id", "custom"), new_name, values.get("method", ""), "cloned"
+        )
+        return f"{described} job {job_tag(ctx.job_id)}"
+
+    async def find_clone(ctx: StepContext) -> int | None:
+        """This job's clone: by its tag, else (the process died between the clone and tagging it) by the
+        marker in its description, PVE's clone API taking no tags."""
+        host = pve()
+        containers = await core.call(host.containers)
+        for ct in containers:
+            if job_tag(ctx.job_id) in str(ct.get("tags", "")).split(";"):
+                return int(ct["vmid"])
+        for ct in (c for c in containers if c.get("name") == new_name):
+            config = await core.call(host.ct_config, ct["node"], int(ct["vmid"]))
+            if marker(ctx) in str(config.get("description", "")):
+                return int(ct["vmid"])
+        return None
+
     async def clone(ctx: StepContext) -> None:
         host = pve()
-        existing = await ct_by_tag(core, host, job_tag(ctx.job_id))
-        if existing is not None:
-            values["vmid"] = existing
-            return
-        values["vmid"] = await core.call(
-            lambda: host.clone_ct(
-                node,
-                values["source_vmid"],
-                hostname=new_name,
-                snapname=snapname(ctx),
-                marker=f"cloned by Proximity job {job_tag(ctx.job_id)}",
+        existing = await find_clone(ctx)
+        if existing is None:
+            existing = await core.call(
+                lambda: host.clone_ct(
+                    node,
+                    values["source_vmid"],
+                    hostname=new_name,
+                    snapname=snapname(ctx),
+                    marker=marker(ctx),
+                )
             )
-        )
-        await core.call(
-            lambda: host.set_config(node, values["vmid"], tags=f"{JOB_TAG};{job_tag(ctx.job_id)}")
-        )
+        values["vmid"] = existing
+        await core.call(lambda: host.set_config(node, existing, tags=f"{JOB_TAG};{job_tag(ctx.job_id)}"))
 
     async def destroy(ctx: StepContext) -> None:
-        vmid = values.get("vmid") or await ct_by_tag(core, pve(), job_tag(ctx.job_id))
+        vmid = values.get("vmid") or await find_clone(ctx)
         if vmid is not None:
             await core.call(pve().delete_ct_if_exists, node, vmid)
 
     async def record(ctx: StepContext) -> None:
         if core.store.find_app(new_name) is not None:
-            return
+            if core.store.app_job_id(new_name) == ctx.job_id:
+                return  # recorded by an earlier try of this step
+            raise AlreadyExists(f"an app named {new_name!r} was recorded while this job ran")
         source = core.store.get_app(values["source"])
         core.store.insert_app(
             source.model_copy(
@@ -211,7 +253,8 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
         core.store.secrets.put_app(new_name, core.store.secrets.app(values["source"]))
 
     async def unrecord(ctx: StepContext) -> None:
-        core.store.delete_app(new_name)
+        if core.store.app_job_id(new_name) == ctx.job_id:  # never another job's app of the same name
+            core.store.delete_app(new_name)
 
     async def start(ctx: StepContext) -> None:
         await core.call(pve().start, node, values["vmid"])
@@ -289,5 +332,6 @@ def update_steps(core: Core, values: dict[str, Any], backups: Any = None) -> lis
     ]
     if values.get("health"):
         steps.append(Step("health", healthy, retry=False, label="Health check after the update"))
-    steps.append(Step("cleanup", cleanup, label="Remove the snapshot, record the version"))
+    # the health check passed: a crash while cleaning up finishes the update rather than undoing it
+    steps.append(Step("cleanup", cleanup, commits=True, label="Remove the snapshot, record the version"))
     return steps

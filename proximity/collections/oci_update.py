@@ -13,9 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from proximity.collections import install as installer
-from proximity.collections.common import JOB_TAG, app_url, check_health, ct_by_tag, job_tag, wait_ip
+from proximity.collections.common import (
+    JOB_TAG,
+    app_url,
+    check_health,
+    ct_by_tag,
+    ct_description,
+    job_tag,
+    wait_ip,
+)
 from proximity.collections.core import Core
-from proximity.errors import ValidationError
+from proximity.collections.features import api_features, root_only_features, set_root_only_features
+from proximity.errors import NotFound, ValidationError
 from proximity.jobs import Step, StepContext
 from proximity.models import AppStatus
 from proximity.pve.host import PveHost, mount_points, rootfs_size_gb, rootfs_storage
@@ -41,8 +50,13 @@ def oci_replace_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[
         return core.pve(values["host"])
 
     async def backup(ctx: StepContext) -> None:
-        kept = await backups.backup_now(core.store.get_app(values["app"]), core.settings.backup_storage)
+        app = core.store.get_app(values["app"])
+        kept = await backups.backup_now(app, core.settings.backup_storage, job_id=ctx.job_id)
         await ctx.report(f"restore point {kept.volid}")
+
+    async def drop_unindexed_backup(ctx: StepContext) -> None:
+        # an indexed restore point is kept; an archive the dead process never indexed is removed
+        await backups.discard_unindexed(values["host"], node, old, ctx.job_id)
 
     async def pull(ctx: StepContext) -> None:
         host = pve()
@@ -59,18 +73,23 @@ def oci_replace_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[
         oci = installer.method_of(entry, "oci")
         storage = rootfs_storage(config) or core.settings.storage
         params: dict[str, Any] = {k: config[k] for k in KEPT if config.get(k) not in (None, "")}
+        params["features"] = api_features(config.get("features"))
+        params = {k: v for k, v in params.items() if v is not None}
         params.update(
             ostemplate=values["ostemplate"],
             hostname=values["app"],
             rootfs=f"{storage}:{rootfs_size_gb(config) or 1}",
             tags=f"{JOB_TAG};{job_tag(ctx.job_id)}",
-            description=f"{entry.id} app '{values['app']}', updated by Proximity",
+            description=ct_description(entry.id, values["app"], "oci", "updated"),
             entrypoint=oci.entrypoint,
         )
         # no mount points yet: the old CT's volumes move in below, each with its mount path
         values["mount_points"] = sorted(mount_points(config))
         values["new_vmid"] = await core.call(host.create_ct_with_free_vmid, node, params)
         await ctx.report(f"created CT {values['new_vmid']} from the new image")
+        features = root_only_features(config.get("features"))
+        if features is not None:
+            await set_root_only_features(core, values["host"], node, values["new_vmid"], features)
 
     async def destroy_new(ctx: StepContext) -> None:
         # by the job's tag when the create went through but its answer did not (or the process died)
@@ -93,12 +112,21 @@ def oci_replace_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[
         host = pve()
         for key in values["mount_points"]:
             await core.call(host.move_volume, node, old, key, values["new_vmid"], key)
-            values.setdefault("moved", []).append(key)
 
     async def move_back(ctx: StepContext) -> None:
+        # which volumes moved is read from PVE: a process that died mid-way never saved how far it got
         host = pve()
-        for key in reversed(values.get("moved", [])):
-            await core.call(host.move_volume, node, values["new_vmid"], key, old, key)
+        new = values.get("new_vmid")
+        if new is None:
+            return
+        try:
+            new_config = await core.call(host.ct_config, node, new)
+        except NotFound:
+            return  # no new CT: nothing was handed to it
+        old_config = await core.call(host.ct_config, node, old)
+        for key in reversed(values["mount_points"]):
+            if key in new_config and key not in old_config:
+                await core.call(host.move_volume, node, new, key, old, key)
 
     async def start_new(ctx: StepContext) -> None:
         await core.call(pve().start, node, values["new_vmid"])
@@ -127,7 +155,7 @@ def oci_replace_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[
         await ctx.report(f"now CT {values['new_vmid']}; the old CT {old} is removed")
 
     steps = [
-        Step("backup", backup, label="Back up the app (kept as a restore point)"),
+        Step("backup", backup, drop_unindexed_backup, label="Back up the app (kept as a restore point)"),
         Step("pull", pull, label="Pull the new image"),
         Step("create", create, destroy_new, retry=False, label="Create a CT from the new image"),
         Step("stop-old", stop_old, start_old, label="Stop the old CT"),
@@ -136,5 +164,6 @@ def oci_replace_steps(core: Core, backups: Any, values: dict[str, Any]) -> list[
     ]
     if values.get("health"):
         steps.append(Step("health", healthy, retry=False, label="Health check of the new version"))
-    steps.append(Step("switch", switch, retry=False, label="Switch over, remove the old CT"))
+    # switching is idempotent, and once it began the old CT may be gone: a crash there finishes the update
+    steps.append(Step("switch", switch, retry=False, commits=True, label="Switch over, remove the old CT"))
     return steps

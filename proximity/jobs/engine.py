@@ -87,7 +87,12 @@ class JobRunner:
 
     # ------------------------------------------------------------ running
 
-    def new_job(self, kind: str, target: str, values: dict[str, Any]) -> Job:
+    def new_job(
+        self, kind: str, target: str, values: dict[str, Any], *, claims: dict[str, str] | None = None
+    ) -> Job:
+        """``claims``: {app name: "create" | "shared" | "exclusive"}; the job is refused (AlreadyExists,
+        Conflict, NotFound) when an app or an unfinished job of any process sharing the database conflicts
+        (``Store.claim_job``)."""
         if kind not in self.kinds:
             raise NotFound(f"unknown job kind {kind!r}")
         steps = self.kinds[kind].build(values)
@@ -102,14 +107,23 @@ class JobRunner:
             owner_pid=os.getpid(),
             owner_started=process_started(os.getpid()),
         )
-        self.store.save_job(job)
+        if claims:
+            self.store.claim_job(job, claims)
+        else:
+            self.store.save_job(job)
         return job
 
     async def run(
-        self, kind: str, target: str, values: dict[str, Any], *, on_event: EventCallback | None = None
+        self,
+        kind: str,
+        target: str,
+        values: dict[str, Any],
+        *,
+        on_event: EventCallback | None = None,
+        claims: dict[str, str] | None = None,
     ) -> Job:
         """Create and run a job to the end. Raises the step's error after rolling back."""
-        job = self.new_job(kind, target, values)
+        job = self.new_job(kind, target, values, claims=claims)
         return await self.run_job(job, on_event=on_event)
 
     async def run_job(self, job: Job, *, on_event: EventCallback | None = None, resume: bool = False) -> Job:
@@ -284,18 +298,20 @@ class JobRunner:
             kind = self.kinds.get(job.kind)
             if kind is None:
                 continue
-            await self._emit(
-                job, "recovering", None, f"process {job.owner_pid} died; {kind.on_recover}", on_event
-            )
-            if kind.on_recover == "resume":
+            dead = job.owner_pid
+            if not self.store.take_over_job(job, os.getpid(), process_started(os.getpid())):
+                continue  # another process recovering at the same moment took it first
+            steps = kind.build(job.context)
+            how = "resume" if kind.on_recover == "resume" or _committed(job, steps) else "rollback"
+            await self._emit(job, "recovering", None, f"process {dead} died; {how}", on_event)
+            if how == "resume":
                 try:
                     handled.append(await self.run_job(job, on_event=on_event, resume=True))
                 except ProximityError:
                     handled.append(self.store.get_job(job.id))
                 continue
-            steps = kind.build(job.context)
             ctx = _Context(self, job, on_event)
-            job.error = job.error or f"interrupted: process {job.owner_pid} died"
+            job.error = job.error or f"interrupted: process {dead} died"
             clean = await self._rollback(job, steps, ctx, on_event)
             job.state = JobState.FAILED if clean else JobState.ROLLBACK_FAILED
             job.finished_at = utcnow()
@@ -305,6 +321,33 @@ class JobRunner:
             )
             handled.append(job)
         return handled
+
+    async def retry_rollbacks(self, on_event: EventCallback | None = None) -> list[Job]:
+        """Run again the undos that failed in jobs whose rollback did not finish (a node was unreachable, a
+        lock outlasted the retries). Undos are idempotent, so this is safe to repeat; a job whose remaining
+        undos all succeed ends ``failed`` (rolled back), otherwise it stays ``rollback-failed``."""
+        handled: list[Job] = []
+        for job in self.store.list_jobs(JobState.ROLLBACK_FAILED, limit=10_000):
+            kind = self.kinds.get(job.kind)
+            if kind is None:
+                continue
+            await self._emit(job, "rollback-retried", None, "finishing the rollback", on_event)
+            steps = kind.build(job.context)
+            clean = await self._rollback(job, steps, _Context(self, job, on_event), on_event)
+            if clean:
+                job.state = JobState.FAILED
+                job.finished_at = utcnow()
+                self.store.save_job(job)
+            outcome = "rolled back" if clean else "rollback still incomplete"
+            await self._emit(job, f"job-{job.state.value}", None, outcome, on_event)
+            handled.append(job)
+        return handled
+
+
+def _committed(job: Job, steps: list[Step]) -> bool:
+    """Has the job started a step past which it is finished rather than rolled back?"""
+    started = {StepState.RUNNING, StepState.DONE}
+    return any(step.commits and job.step_states.get(step.name) in started for step in steps)
 
 
 def _describe(error: BaseException) -> str:

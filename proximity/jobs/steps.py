@@ -30,6 +30,10 @@ class Step:
     undo: StepFn | None = None
     retry: bool = True  # retry transient errors (connection, 5xx, locks); turn off for non-idempotent steps
     label: str = ""  # what the user sees; the name if empty
+    # The point of no return: once this step has started, a job whose process died is finished (this step
+    # and the later ones run again, so they must be idempotent) instead of rolled back, since undoing the
+    # earlier steps would now destroy what the job already switched to.
+    commits: bool = False
 
     @property
     def title(self) -> str:

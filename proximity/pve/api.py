@@ -8,11 +8,14 @@ Calls are synchronous; the async layer runs them in worker threads.
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,11 +29,18 @@ from proxmoxer.backends.https import (
 from proxmoxer.core import ProxmoxResource, ResourceException
 from pydantic import SecretStr
 
-from proximity.errors import AuthFailed, ProximityError, ValidationError
+from proximity.errors import (
+    AuthFailed,
+    InsecureConnectionWarning,
+    ProximityError,
+    ServerError,
+    ValidationError,
+)
 from proximity.pve.errors import map_resource_error, map_transport_error
 from proximity.pve.tls import PinnedAdapter
 
 Params = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,14 @@ class Connection:
 
     def base_url(self) -> str:
         parts = urlsplit(self.url)
+        if "@" in parts.netloc:  # said without the URL: it would carry a password into logs and the database
+            raise ValidationError("the host URL must not hold credentials (user:password@); pass them apart")
         if parts.scheme != "https" or not parts.hostname:
             raise ValidationError(f"the host URL must be https://host[:port], not {self.url!r}")
-        port = parts.port or 8006
+        try:
+            port = parts.port or 8006
+        except ValueError:  # a port out of 0-65535, or not a number
+            raise ValidationError(f"the host URL has no valid port: {self.url!r}") from None
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return f"https://{host}:{port}/api2/json"
 
@@ -89,6 +104,13 @@ class _TicketAuth(ProxmoxHTTPAuthBase):
     def _renew(self) -> None:
         self.ticket, self.csrf = self._login()
         self.born = time.monotonic()
+
+    def renew_after_refusal(self, refused: str) -> None:
+        """PVE refused ``refused`` before its time (its key rotated, the ticket expired while idle): log in
+        again, once for all the threads that saw it refused."""
+        with self._lock:
+            if self.ticket == refused:
+                self._renew()
 
     def get_cookies(self) -> Any:
         from requests.cookies import cookiejar_from_dict
@@ -122,6 +144,13 @@ class PveApi:
         self.connection = connection
         self.retry = retry or ApiRetry()
         self.base = connection.base_url()
+        if connection.verify() is False and not connection.fingerprint:
+            # proxmoxer silences urllib3's own warning at import, so say it here, on every connection
+            message = (
+                f"{connection.url}: TLS verification is OFF (verify_tls=False); pin the fingerprint instead"
+            )
+            warnings.warn(message, InsecureConnectionWarning, stacklevel=2)
+            log.warning(message)
         self.calls = 0
         self.retried = 0  # calls sent again after a transient error (a POST may then have acted twice)
         self.call_log: list[tuple[str, str]] = []
@@ -184,9 +213,18 @@ class PveApi:
         wire = {k: _wire(v) for k, v in (params or {}).items() if v is not None}
         path = path.strip("/")
         attempt = 1
+        ticket_auth = self._session.auth if isinstance(self._session.auth, _TicketAuth) else None
+        logged_in_again = False
         while True:
+            sent_ticket = ticket_auth.ticket if ticket_auth is not None else None
             try:
                 return self._once(method, path, wire)
+            except AuthFailed as error:
+                # a refused ticket is renewed and the call sent again, once; refused credentials are final
+                if ticket_auth is None or sent_ticket is None or logged_in_again or error.status != 401:
+                    raise
+                ticket_auth.renew_after_refusal(sent_ticket)
+                logged_in_again = True
             except ProximityError as error:
                 if not error.retryable or attempt >= self.retry.attempts:
                     raise
@@ -210,8 +248,24 @@ class PveApi:
         except ResourceException as error:
             raise map_resource_error(error, f"{method} /{path}") from None
         except requests.exceptions.RequestException as error:
-            raise map_transport_error(error, self.connection.url) from None
+            mapped = map_transport_error(error, self.connection.url)
+            if method == "GET" and isinstance(error, requests.exceptions.ReadTimeout):
+                # a read changes nothing: asking again is safe (a POST may have acted, so it is not resent)
+                mapped.retryable = True
+            raise mapped from None
+        except json.JSONDecodeError:
+            raise ServerError(f"{method} /{path}: the answer was not JSON") from None
+        except (UnicodeError, ValueError) as error:
+            # requests refuses a header it cannot send, quoting it (a token secret included): never pass that on
+            raise ValidationError(
+                f"{method} /{path}: a value could not be sent ({type(error).__name__})"
+            ) from None
         raise ValueError(f"unsupported HTTP method {method}")
+
+    def set_timeout(self, seconds: float) -> None:
+        """Seconds to wait for one answer, from the next call on (logins included)."""
+        self.connection = replace(self.connection, timeout_s=seconds)
+        self._session.auth.timeout = seconds
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params)

@@ -25,6 +25,7 @@ from proximity.errors import (
 LOCKED = re.compile(r"\bis locked\b|can't lock file|got timeout while trying to lock", re.IGNORECASE)
 EXISTS = re.compile(r"already exists|already in use", re.IGNORECASE)
 MISSING = re.compile(r"does not exist|not found|no such|unknown (?:node|storage|vmid)", re.IGNORECASE)
+VERIFY_FAILED = re.compile(r"certificate verify failed: ([^()']+)")
 WRONG_STATE = re.compile(r"not running|is running|already running|is a template", re.IGNORECASE)
 
 
@@ -64,8 +65,12 @@ def map_transport_error(error: Exception, url: str) -> ProximityError:
         reason = str(error)
         if "fingerprint" in reason.lower():
             return TLSVerificationFailed(f"{url}: the certificate does not match the pinned fingerprint")
+        found = VERIFY_FAILED.search(reason)
+        why = found.group(1).strip() if found else "the certificate did not verify"
         return TLSVerificationFailed(
-            f"{url}: TLS verification failed (pass a CA file, pin the fingerprint, or opt out with verify_tls=False)"
+            f"{url}: TLS verification failed ({why}; PVE's own certificate is self-signed). Pin its "
+            f"fingerprint (`proximity hosts fingerprint {url}` shows it: compare it with the PVE web UI's), "
+            "pass its CA file, or opt out with verify_tls=False (not recommended)"
         )
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return HostUnreachable(f"{url}: connection timed out")

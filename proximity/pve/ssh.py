@@ -119,6 +119,12 @@ class NodeShell:
             raise HostUnreachable(f"{self.target!r}: SSH connection lost ({type(error).__name__})") from None
         out = result.stdout if isinstance(result.stdout, str) else (result.stdout or b"").decode()
         err = result.stderr if isinstance(result.stderr, str) else (result.stderr or b"").decode()
+        if result.exit_status is None and result.exit_signal is None:
+            # the connection went away before the exit status: the command may or may not have run
+            self._conn = None
+            raise HostUnreachable(
+                f"{self.target!r}: SSH connection lost before the command's exit status (its outcome is unknown)"
+            )
         rc = result.exit_status if result.exit_status is not None else 255
         if check and rc != 0:
             label = what or command.split(" -- ")[0]

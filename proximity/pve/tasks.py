@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from proximity.errors import TaskFailed, Timeout, ValidationError
+from proximity.errors import ProximityError, TaskFailed, Timeout, ValidationError
 from proximity.pve.api import PveApi
 from proximity.pve.errors import LOCKED
 
@@ -76,8 +76,30 @@ def wait_task(
             error = TaskFailed(
                 f"{what} failed: {exitstatus}", upid=upid, exitstatus=exitstatus, log_tail=log[-20:]
             )
-            error.retryable = bool(LOCKED.search(exitstatus))
+            # a lock held by another task is worth waiting for; vzdump says so in its log ("ERROR: Backup
+            # of VM 101 failed - CT is locked (backup)") and ends with the exit status "job errors"
+            error.retryable = any(LOCKED.search(line) for line in [exitstatus, *log[-20:]])
             raise error
         if time.monotonic() >= deadline:
-            raise Timeout(f"{what} still running after {timeout_s:.0f}s", details={"task": upid})
+            try:
+                outcome = stop_task(api, upid, poll=poll)
+            except ProximityError as error:
+                outcome = f"could not stop it ({error})"
+            raise Timeout(f"{what} still running after {timeout_s:.0f}s; {outcome}", details={"task": upid})
+    raise AssertionError("unreachable")
+
+
+def stop_task(api: PveApi, upid: str, *, poll: PollPolicy | None = None, wait_s: float = 60.0) -> str:
+    """Stop a task Proximity gave up on (PVE's ``DELETE .../tasks/{upid}``) and wait for it to end, so it
+    cannot finish behind the rollback (create a CT, take a snapshot, stop an app). Returns what happened."""
+    node = upid_node(upid)
+    api.delete(f"nodes/{node}/tasks/{upid}")
+    deadline = time.monotonic() + wait_s
+    for interval in (poll or PollPolicy()).intervals():
+        status = api.get(f"nodes/{node}/tasks/{upid}/status")
+        if status.get("status") == "stopped":
+            return f"stopped it ({status.get('exitstatus', '')})"
+        if time.monotonic() >= deadline:
+            return f"asked it to stop; still running after {wait_s:.0f}s more"
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
     raise AssertionError("unreachable")

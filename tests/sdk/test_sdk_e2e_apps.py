@@ -48,6 +48,7 @@ def test_deploy_compose_end_to_end(px: Any, sim: Any) -> None:
         "secrets",
         "create",
         "record",
+        "features",
         "start",
         "address",
         "install",
@@ -253,7 +254,8 @@ def test_native_script_install_and_ssh_failure_rollback(sim: Any, tmp_path: Path
         assert px.apps.update("native").status == AppStatus.RUNNING
 
         before = set(sim.cluster.containers)
-        sim.faults.drop_ssh(count=1)
+        # the install script's connection drops before its exit status: unknown outcome, install rolled back
+        sim.faults.drop_ssh(command="pct exec * -- bash /opt/proximity/install.sh", count=1)
         with pytest.raises(Exception) as caught:
             px.apps.deploy("gotify-native", name="cut")
         assert type(caught.value).__name__ in ("HostUnreachable", "CommandFailed")

@@ -54,6 +54,10 @@ def test_delete_keeps_a_final_backup_unless_purged(px: Any, sim: Any) -> None:
     (final,) = px.backups.list("leaving")
     back = px.backups.restore(final.volid, as_name="returned")
     assert back.status == AppStatus.RUNNING
+    # the record of "leaving" is gone: the container's description names its entry and install method
+    assert (back.catalog_id, back.install_method) == (APP, app.install_method)
+    assert [p.port for p in back.ports] == [p.port for p in app.ports]
+    assert back.url and back.ip and back.url.startswith(f"http://{back.ip}:")
 
 
 def test_schedules_run_when_due_and_prune(px: Any, sim: Any) -> None:

@@ -80,7 +80,9 @@ def test_failed_oci_update_rolls_back_to_the_old_ct(sim: Any, tmp_path: Path) ->
         assert (kept.vmid, kept.version, kept.status.value) == (old.vmid, "5.4.0", "running")
         job = px.jobs.list()[0]
         undone = [e.step for e in px.jobs.events(job.id) if e.kind == "undo-done"]
-        assert undone == ["start-new", "move-volumes", "stop-old", "create"]
+        # "backup" undoes only an archive the job never indexed; the indexed restore point is kept
+        assert undone == ["start-new", "move-volumes", "stop-old", "create", "backup"]
+        assert any(b.app == "speed" for b in px.backups.list("speed"))
 
 
 def test_oci_update_refuses_to_lose_data_in_the_root_disk(sim: Any, tmp_path: Path) -> None:

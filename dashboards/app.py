@@ -1,5 +1,5 @@
 """The command deck: one panel-material-ui ``Page`` per browser session, with the deck (navigation, status
-LCD, the Omni-Prompt slot, theme and sounds) in the sidebar and the current page in the main area.
+LCD, the Omni-Prompt chat, theme and sounds) in the sidebar and the current page in the main area.
 
 The page and app are mirrored in the URL (``?page=app&app=movies`` deep-links to an app); pages are built
 once per session and kept, so moving between them keeps their state. A periodic callback per session
@@ -15,6 +15,7 @@ import panel_material_ui as pmui
 
 from dashboards.pages.app_detail import AppDetailPage
 from dashboards.pages.backups import BackupsPage
+from dashboards.pages.chat import ChatBox
 from dashboards.pages.common import html_pane
 from dashboards.pages.hosts import HostsPage
 from dashboards.pages.jobs import JobsPage
@@ -76,8 +77,9 @@ class Deck:
             button = pmui.Button(label=label, variant="text", sizing_mode="stretch_width", name=f"nav-{key}")
             button.on_click(lambda _e, key=key: self.session.go(key))
             buttons.append(button)
-        # The Omni-Prompt input will live here, under the LCD (issue: Omni-Prompt); empty until it exists.
-        self.omni_slot = pn.Column(sizing_mode="stretch_width", name="omni-prompt-slot")
+        # The Omni-Prompt chat, under the LCD: plans are shown before anything runs, checked on the server.
+        self.chat = ChatBox(self.session)
+        self.omni_slot = pn.Column(self.chat.view, sizing_mode="stretch_width", name="omni-prompt-slot")
         role = actions.role.value
         who = html_pane(
             f"<div data-testid='who' style='font-size:12px'>{actions.user} ({role})"
@@ -123,6 +125,7 @@ class Deck:
         if last is not None and last.seq != self._last_event_seq:
             self._last_event_seq = last.seq
             self.session.show_event(last.text)
+        self.chat.flush()
         page = self._pages.get(self.session.nav.page)
         if page is not None:
             await page.tick()

@@ -15,6 +15,10 @@ class Action(StrEnum):
     STOP = "apps.stop"
     RESTART = "apps.restart"
     DELETE = "apps.delete"
+    CLONE = "apps.clone"  # these four are reached from the Omni-Prompt chat only (no button yet)
+    UPDATE = "apps.update"
+    MIGRATE = "apps.migrate"
+    RESIZE = "apps.resize"
     BACKUP_CREATE = "backups.create"
     BACKUP_RESTORE = "backups.restore"
     BACKUP_DELETE = "backups.delete"
@@ -35,6 +39,10 @@ _OPERATOR = _VIEWER | {
     Action.START,
     Action.STOP,
     Action.RESTART,
+    Action.CLONE,
+    Action.UPDATE,
+    Action.MIGRATE,
+    Action.RESIZE,
     Action.BACKUP_CREATE,
     Action.BACKUP_PROTECT,
     Action.HOST_TEST,

@@ -76,8 +76,29 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(home: Path, *, host: str, port: int, login: bool, origins: list[str], ready: Any = None) -> None:
-    """Serve until interrupted. ``ready`` (optional) is called with the URL once the server listens."""
+def check_tls(tls_cert: Path | None, tls_key: Path | None) -> bool:
+    """Whether to serve over TLS: both files given and readable, or neither."""
+    if (tls_cert is None) != (tls_key is None):
+        raise DashboardConfigError("give both --tls-cert and --tls-key, or neither")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise DashboardConfigError(f"no such file: {path}")
+    return tls_cert is not None
+
+
+def serve(
+    home: Path,
+    *,
+    host: str,
+    port: int,
+    login: bool,
+    origins: list[str],
+    ready: Any = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> None:
+    """Serve until interrupted. ``ready`` (optional) is called with the URL once the server listens. With
+    ``tls_cert``/``tls_key`` (PEM files) it speaks HTTPS/WSS only and the session cookies are ``Secure``."""
     import panel as pn
 
     from dashboards.app import create_app
@@ -86,12 +107,15 @@ def serve(home: Path, *, host: str, port: int, login: bool, origins: list[str], 
 
     if not login and not is_loopback(host):
         raise DashboardConfigError("login can only be turned off when listening on loopback")
+    tls = check_tls(tls_cert, tls_key)
     users = UserStore(home)
     service = DashboardService(home, users)
+    allowed = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}", *origins]
     options: dict[str, Any] = {}
     if login:
-        options["auth_provider"] = make_auth_provider(users, service.reader.store)
-    allowed = [f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}", *origins]
+        options["auth_provider"] = make_auth_provider(users, service.reader.store, allowed)
+    if tls:
+        options.update(ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key))
     server = pn.serve(
         create_app(service, login),
         address=host,
@@ -104,7 +128,7 @@ def serve(home: Path, *, host: str, port: int, login: bool, origins: list[str], 
         verbose=False,
         **options,
     )
-    url = f"http://{host}:{port}/"
+    url = f"{'https' if tls else 'http'}://{host}:{port}/"
     if ready is not None:
         server.io_loop.add_callback(lambda: ready(url))
     try:

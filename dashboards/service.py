@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dashboards.chat import ChatPlan, ChatProgress, chat_plan, permission_for
 from dashboards.events import EventHub
 from dashboards.permissions import Action, allowed
 from dashboards.users import Role, Theme, User, UserStore
@@ -22,6 +23,9 @@ from proximity.catalog.schema import CatalogEntry
 from proximity.client import Proximity
 from proximity.errors import ConfirmationRequired, NotFound, PermissionDenied, ProximityError
 from proximity.models import App, Backup, Host, Job, JobEvent, Node, Schedule, Storage
+from proximity.omni.ask import ask as omni_ask
+from proximity.omni.planner import Ranker
+from proximity.omni.runner import RunResult
 from proximity.settings import Settings
 
 FRONT_END = "dashboard"
@@ -41,9 +45,17 @@ class Placement:
 class DashboardService:
     """Shared by every session of one server."""
 
-    def __init__(self, home: Path, users: UserStore, *, scheduler: bool = True):
+    def __init__(
+        self,
+        home: Path,
+        users: UserStore,
+        *,
+        scheduler: bool = True,
+        chat_ranker: Ranker | None | str = "auto",
+    ):
         self.home = home
         self.users = users
+        self.chat_ranker = chat_ranker  # the Omni-Prompt's model: "auto" (if installed) or None (parser only)
         self.events = EventHub()
         self._clients: dict[str, Proximity] = {}
         self._lock = threading.Lock()
@@ -389,3 +401,58 @@ class UserActions:
             who=self.user, front_end=FRONT_END, action="users.remove", target=name, outcome="ok"
         )
         self._done(f"removed user {name}")
+
+    # ------------------------------------------------------------ the Omni-Prompt chat
+
+    def ask(self, text: str) -> ChatPlan:
+        """Plan a request (English or Italian). Nothing runs; any signed-in user may ask and see the plan."""
+        client = self._check(Action.VIEW, "omni")
+        asked = omni_ask(client, text, ranker=self.service.chat_ranker)
+        return chat_plan(self.user, asked, self.can)
+
+    def run_plan(
+        self, chat: ChatPlan, *, approve: bool, typed: list[str], progress: ChatProgress | None = None
+    ) -> RunResult:
+        """Run a plan this user asked for. Every step's permission is checked against the role *now*; one
+        refused step refuses the whole plan before anything runs (each refusal audited). Then the
+        Omni-Prompt's own rules: ``approve`` is the yes for changes, a destructive step runs only when its
+        exact text is in ``typed``."""
+        client = self.service.client(self.user)
+        if chat.user != self.user:
+            raise PermissionDenied(f"{self.user} may not run a plan made for {chat.user}")
+        # the steps that will run (the plan itself, not its view), each against the role read now
+        needed = [
+            (index, step, permission_for(step)) for index, step in enumerate(chat.plan.steps) if step.executes
+        ]
+        refused = [
+            (index, step, permission) for index, step, permission in needed if not self.can(permission)
+        ]
+        for _index, step, permission in refused:
+            client.store.audit(
+                who=self.user,
+                front_end=FRONT_END,
+                action=permission.value,
+                target=f"omni: {step.call_text()}"[:500],
+                outcome="denied",
+            )
+        if refused:
+            names = ", ".join(
+                f"step {index + 1} ({permission.value})" for index, _step, permission in refused
+            )
+            self.service.events.note(f"{self.user}: Omni-Prompt plan refused (role)")
+            raise PermissionDenied(f"{self.user} ({self.role.value}) may not run {names}")
+        result = chat.asked.run(confirm=approve, typed=typed, progress=progress.step if progress else None)
+        outcome = (
+            "not confirmed"
+            if result.missing
+            else "; ".join(f"{o.action}: {o.status}" for o in result.outcomes) or "nothing to run"
+        )
+        client.store.audit(
+            who=self.user,
+            front_end=FRONT_END,
+            action="omni.run",
+            target=chat.plan.request[:500],
+            outcome=outcome,
+        )
+        self._done(f"Omni-Prompt: {outcome}")
+        return result

@@ -39,6 +39,7 @@ from proximity.models import AuditEntry, Bound, JobEvent
 from proximity.pve import ApiRetry, PollPolicy, PveHost
 from proximity.settings import Settings, state_dir
 from proximity.store import Store, default_who
+from proximity.store.audit_chain import ChainAnchor, ChainReport
 
 
 class AsyncProximity:
@@ -83,10 +84,12 @@ class AsyncProximity:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the hosts' connections and the state database."""
         await self._core.aclose()
         self.store.close()
 
     def settings(self) -> Settings:
+        """The deploy defaults in force (``Settings``)."""
         return self.store.settings()
 
     def update_settings(self, **changes: Any) -> Settings:
@@ -101,7 +104,19 @@ class AsyncProximity:
         return updated
 
     def audit(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest ``limit`` audit log entries, newest first."""
         return self.store.audit_entries(limit)
+
+    def verify_audit(self, anchor: ChainAnchor | str | None = None) -> ChainReport:
+        """Check the audit log's hash chain (and, with ``anchor``, that an earlier head is still there)."""
+        if isinstance(anchor, str):
+            anchor = ChainAnchor.parse(anchor)
+        return self.store.verify_audit(anchor)
+
+    @property
+    def who(self) -> str:
+        """Whom the audit log names for this client's actions."""
+        return self._core.who
 
     def subscribe(self, callback: EventCallback) -> None:
         """Receive every event of every job this client runs (a dashboard's live view). The callback may be
@@ -109,6 +124,7 @@ class AsyncProximity:
         self._core.runner.add_listener(callback)
 
     def scheduler(self, interval_s: float = 30.0) -> Scheduler:
+        """A ``Scheduler`` that runs due backup schedules every ``interval_s`` seconds."""
         return Scheduler(self.backups, interval_s)
 
     def pve(self, host: str) -> PveHost:
@@ -194,6 +210,7 @@ class Proximity:
         self.close()
 
     def close(self) -> None:
+        """Close the connections, the database and the event-loop thread (also done at exit)."""
         self._finalizer()
 
     def settings(self) -> Settings:
@@ -204,6 +221,13 @@ class Proximity:
 
     def audit(self, limit: int = 100) -> list[AuditEntry]:
         return self._async.audit(limit)
+
+    def verify_audit(self, anchor: ChainAnchor | str | None = None) -> ChainReport:
+        return self._async.verify_audit(anchor)
+
+    @property
+    def who(self) -> str:
+        return self._async.who
 
     def subscribe(self, callback: EventCallback) -> None:
         self._async.subscribe(callback)
@@ -216,6 +240,7 @@ class Proximity:
         return self._async.api_calls()
 
     def run_scheduler_once(self) -> Any:
+        """Run the backup schedules that are due now, once (``px.backups.run_due()``)."""
         return self.backups.run_due()
 
     def ask(self, text: str, **options: Any) -> Any:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 
 def utcnow() -> datetime:
@@ -78,7 +78,20 @@ class HostCredentials(Model):
     ssh_password: SecretStr | None = None
     ssh_key: SecretStr | None = Field(default=None, description="Private key (OpenSSH/PEM text)")
 
+    @field_validator("token_id", "token_secret")
+    @classmethod
+    def _fits_a_header(cls, value: str | SecretStr | None) -> str | SecretStr | None:
+        """Both travel in the ``Authorization`` header: printable ASCII only (a PVE token secret is a UUID).
+        A line break there would also make ``requests`` quote the whole header in its error."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is not None and not all(" " < char < "\x7f" for char in text):
+            raise ValueError(
+                "must be printable ASCII without spaces or line breaks (check for a trailing newline)"
+            )
+        return value
+
     def api_kind(self) -> str:
+        """``token`` or ``password``: which API login these credentials allow."""
         if self.token_id and self.token_secret:
             return "token"
         if self.user and self.password:
@@ -91,6 +104,8 @@ class HostCredentials(Model):
 
 
 class Host(Bound):
+    """A recorded Proxmox VE host (no secrets: those live in the secrets file)."""
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     url: str
     auth: str = Field(description="'token' or 'password'")
@@ -99,7 +114,7 @@ class Host(Bound):
     ca_path: str | None = None
     fingerprint: str | None = None
     ssh_user: str = "root"
-    ssh_port: int = 22
+    ssh_port: int = Field(default=22, ge=1, le=65535)
     ssh_host_keys: dict[str, str] = Field(default_factory=dict, description="node -> pinned host key")
     added_at: datetime = Field(default_factory=utcnow)
 
@@ -120,6 +135,8 @@ class Host(Bound):
 
 
 class Node(Model):
+    """A cluster node with its live capacity (bytes; ``cpu`` as a fraction)."""
+
     host: str
     name: str
     online: bool
@@ -133,6 +150,7 @@ class Node(Model):
 
     @property
     def mem_free(self) -> int:
+        """Memory not in use, in bytes."""
         return max(self.mem_total - self.mem_used, 0)
 
     @property
@@ -144,6 +162,8 @@ class Node(Model):
 
 
 class Storage(Model):
+    """A storage as a node sees it (sizes in bytes)."""
+
     host: str
     node: str
     name: str
@@ -156,6 +176,8 @@ class Storage(Model):
 
 
 class ConnectionReport(Model):
+    """The result of ``px.hosts.test``: API version and latency, SSH per node, or the error."""
+
     host: str
     ok: bool
     version: str | None = None
@@ -178,12 +200,16 @@ class AppStatus(StrEnum):
 
 
 class PortBinding(Model):
+    """A port the app listens on, from its catalog entry."""
+
     name: str
     port: int
     protocol: str = "tcp"
 
 
 class App(Bound):
+    """An installed app: its container, where it runs, its sizes, state and URL."""
+
     name: str
     catalog_id: str
     host: str
@@ -244,6 +270,8 @@ class App(Bound):
 
 
 class MetricPoint(Model):
+    """One RRD sample of a container (``cpu`` as a fraction, memory and I/O in bytes)."""
+
     time: datetime
     cpu: float | None = None
     mem: float | None = None
@@ -277,6 +305,8 @@ class StepState(StrEnum):
 
 
 class JobEvent(Model):
+    """One event of a job, in order (``seq``)."""
+
     job_id: str
     seq: int
     time: datetime
@@ -289,6 +319,8 @@ class JobEvent(Model):
 
 
 class Job(Bound):
+    """A run of a verb as ordered steps, with its state and the state of each step."""
+
     id: str
     kind: str
     target: str
@@ -304,6 +336,7 @@ class Job(Bound):
 
     @property
     def progress(self) -> float:
+        """Fraction of the steps done, 0..1."""
         if not self.steps:
             return 0.0
         done = sum(1 for s in self.steps if self.step_states.get(s) == StepState.DONE)
@@ -320,6 +353,8 @@ class Job(Bound):
 
 
 class Backup(Bound):
+    """A vzdump archive of an app's container, as recorded in the backups index."""
+
     volid: str
     host: str
     node: str
@@ -342,6 +377,8 @@ class Backup(Bound):
 
 
 class Schedule(Model):
+    """A recurring backup of one app."""
+
     id: int | None = None
     app: str
     every_s: int = Field(ge=60, description="Interval between backups")
@@ -352,6 +389,8 @@ class Schedule(Model):
 
 
 class AuditEntry(Model):
+    """One line of the append-only audit log: who did what, through which front end, and how it ended."""
+
     id: int
     time: datetime
     who: str
@@ -359,6 +398,8 @@ class AuditEntry(Model):
     action: str
     target: str
     outcome: str
+    prev_hash: str = ""  # the audit hash chain (proximity.store.audit_chain)
+    hash: str = ""
 
 
 class Drift(Model):

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "proximity.cli.demo_cmd:demo",
     "dashboard": "proximity.cli.dashboard_cmd:dashboard",
     "ask": "proximity.cli.ask_cmd:ask",
+    "audit": "proximity.cli.audit_cmd:audit",
 }
 
 

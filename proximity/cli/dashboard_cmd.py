@@ -4,6 +4,7 @@ embedded Proxmox VE simulator as host ``demo`` first. ``proximity dashboard user
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -23,6 +24,10 @@ from proximity.cli._sdk import db_option, handle_errors, read_secret_file
 )
 @click.option("--no-login", is_flag=True, help="Skip the login page (only allowed on loopback)")
 @click.option("--origin", "origins", multiple=True, help="Extra allowed websocket origin host:port")
+@click.option(
+    "--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate: serve HTTPS (Secure cookies)"
+)
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for --tls-cert")
 @db_option
 @click.pass_context
 @handle_errors
@@ -34,6 +39,8 @@ def dashboard(
     time_scale: float,
     no_login: bool,
     origins: tuple[str, ...],
+    tls_cert: str | None,
+    tls_key: str | None,
     db: str | None,
 ) -> None:
     """Serve the dashboard (the All-is-Rack command deck)."""
@@ -43,6 +50,7 @@ def dashboard(
     from dashboards.server import (
         DashboardConfigError,
         add_demo_host,
+        check_tls,
         ensure_admin,
         free_port,
         is_loopback,
@@ -57,6 +65,7 @@ def dashboard(
     port = port or free_port(host)
     simulator = None
     try:
+        check_tls(Path(tls_cert) if tls_cert else None, Path(tls_key) if tls_key else None)  # before anything
         if demo:
             from proximity.sim import Simulator
 
@@ -73,7 +82,16 @@ def dashboard(
             click.echo(f"Proximity dashboard: {url}", err=False)
             sys.stdout.flush()
 
-        serve(home, host=host, port=port, login=not no_login, origins=list(origins), ready=ready)
+        serve(
+            home,
+            host=host,
+            port=port,
+            login=not no_login,
+            origins=list(origins),
+            ready=ready,
+            tls_cert=Path(tls_cert) if tls_cert else None,
+            tls_key=Path(tls_key) if tls_key else None,
+        )
     except DashboardConfigError as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from typing import Any
 
 from proximity.omni.plan import Plan
 from proximity.omni.planner import Planner, Ranker
-from proximity.omni.runner import RunResult, StepOutcome, audit, run_plan, undo_last
+from proximity.omni.runner import RunResult, StepOutcome, StepProgress, audit, run_plan, undo_last
 from proximity.omni.safety import Confirmation, Confirmer, requirements
 from proximity.omni.state import LiveState
 
@@ -35,10 +35,17 @@ class AskedPlan:
         """What each step needs before it runs (nothing, a yes, or an exact text to type)."""
         return requirements(self.plan)
 
-    def run(self, confirm: bool | Confirmer = False, *, typed: Iterable[str] = ()) -> RunResult:
+    def run(
+        self,
+        confirm: bool | Confirmer = False,
+        *,
+        typed: Iterable[str] = (),
+        progress: StepProgress | None = None,
+    ) -> RunResult:
         """Run the plan. ``confirm=True`` approves changes; destructive steps also need their text in
-        ``typed`` (or returned by a ``confirm`` callable). Without them no change runs."""
-        return run_plan(self._px, self.plan, confirm=confirm, typed=typed)
+        ``typed`` (or returned by a ``confirm`` callable). Without them no change runs. ``progress`` hears
+        each step start and end."""
+        return run_plan(self._px, self.plan, confirm=confirm, typed=typed, progress=progress)
 
 
 def ask(

@@ -295,7 +295,8 @@ class Parser:
             if action is None:
                 return []
 
-        if action in NEEDS_APP and bulk and not apps:
+        keep_some = bulk and bool(self._cue("except", unpurged))  # "delete all apps except gitea"
+        if action in NEEDS_APP and bulk and (not apps or (keep_some and action in DESTRUCTIVE_BULK)):
             if action in DESTRUCTIVE_BULK:
                 reason = "bulk destructive request: name the apps one by one, each is confirmed by its name"
                 return [_Option(((REFUSED, {"reason": reason}),), 1.0)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +56,10 @@ class RunResult:
 
 
 def audit(px: Any, action: str, request: str, outcome: str) -> None:
-    """One line in the SDK's audit log, with the original request text."""
+    """One line in the SDK's audit log, with the original request text, naming the client's user (the
+    signed-in dashboard user, or the local user for the CLI and notebooks)."""
     px.store.audit(
-        who=default_who(),
+        who=getattr(px, "who", None) or default_who(),
         front_end="omni",
         action=action,
         target=request[:AUDIT_TEXT_LIMIT],
@@ -66,9 +67,19 @@ def audit(px: Any, action: str, request: str, outcome: str) -> None:
     )
 
 
+StepProgress = Callable[[int, Step, str], None]  # (index, step, "running" | the step's final status)
+
+
 def run_plan(
-    px: Any, plan: Plan, *, confirm: bool | Confirmer = False, typed: Iterable[str] = ()
+    px: Any,
+    plan: Plan,
+    *,
+    confirm: bool | Confirmer = False,
+    typed: Iterable[str] = (),
+    progress: StepProgress | None = None,
 ) -> RunResult:
+    """Run ``plan`` under the confirmation rules above; ``progress`` (optional) hears each step start and
+    end, for a front end's progress display. It decides nothing."""
     typed = tuple(typed)
     result = RunResult(plan)
     if plan.refused or plan.out_of_scope:
@@ -101,6 +112,8 @@ def run_plan(
         if stopped:
             result.outcomes.append(StepOutcome(item.index, step.action, "skipped"))
             continue
+        if progress is not None:
+            progress(item.index, step, "running")
         try:
             net = safety_net(px, step)
             detail, data, inverse = execute(px, step, net)
@@ -111,6 +124,8 @@ def run_plan(
             outcome = StepOutcome(item.index, step.action, "done", detail, data)
             undo_steps = inverse + undo_steps
         result.outcomes.append(outcome)
+        if progress is not None:
+            progress(item.index, step, outcome.status)
         audit(px, "omni.step", plan.request, f"{step.call_text()}: {outcome.status} {outcome.detail}".strip())
     if undo_steps:
         save_undo(px, plan.request, undo_steps)

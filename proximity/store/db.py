@@ -35,10 +35,20 @@ from proximity.models import (
     utcnow,
 )
 from proximity.settings import DB_FILE, SECRETS_FILE, Settings
+from proximity.store.audit_chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    ChainAnchor,
+    ChainReport,
+    entry_hash,
+    verify_rows,
+)
 from proximity.store.migrations import migrate
 from proximity.store.secrets import SecretsFile
 
 BUSY_TIMEOUT_MS = 10_000
+CLAIM_KEY = "app_claims"  # in a job's context: {app name: claim mode} (see Store.claim_job)
+CLAIM_MODES = ("create", "shared", "exclusive")
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -307,6 +317,66 @@ class Store:
                 list(row.values()),
             )
 
+    def take_over_job(self, job: Job, pid: int, started: str | None) -> bool:
+        """Make this process the owner of an unfinished job whose owner died, unless another process did
+        first (compare-and-set on the owner read with ``job``): two processes recovering at once never
+        both roll the same job back. Updates ``job`` when it succeeds."""
+        with self.transaction() as conn:
+            taken = conn.execute(
+                "UPDATE jobs SET owner_pid = ?, owner_started = ? "
+                "WHERE id = ? AND owner_pid IS ? AND owner_started IS ? AND state IN (?, ?)",
+                [
+                    pid,
+                    started,
+                    job.id,
+                    job.owner_pid,
+                    job.owner_started,
+                    JobState.PENDING.value,
+                    JobState.RUNNING.value,
+                ],
+            ).rowcount
+        if taken:
+            job.owner_pid, job.owner_started = pid, started
+        return bool(taken)
+
+    def claim_job(self, job: Job, claims: dict[str, str]) -> None:
+        """Save a new job together with its claims on app names, in one write transaction, so two processes
+        sharing the database cannot both get conflicting claims. A claim (``CLAIM_MODES``) is "create" (no
+        app has the name and no unfinished job claims it), "shared" (the app exists; other shared claims
+        are fine: starts, stops, backups) or "exclusive" (the app exists and no unfinished job claims it:
+        delete, update, migrate, restore over it), so no job acts on a VMID its app no longer holds."""
+        with self.transaction() as conn:
+            recorded = {
+                row[0]
+                for name in claims
+                for row in conn.execute("SELECT name FROM apps WHERE name = ?", [name]).fetchall()
+            }
+            for name, mode in claims.items():
+                if mode not in CLAIM_MODES:
+                    raise ValueError(f"unknown claim mode {mode!r}")
+                if mode == "create" and name in recorded:
+                    raise AlreadyExists(f"an app named {name!r} already exists")
+                if mode != "create" and name not in recorded:
+                    raise NotFound(f"no app named {name!r}")
+            unfinished = conn.execute(
+                "SELECT id, context FROM jobs WHERE state IN (?, ?)",
+                [JobState.PENDING.value, JobState.RUNNING.value],
+            ).fetchall()
+            for job_id, context in unfinished:
+                held: dict[str, str] = json.loads(context).get(CLAIM_KEY) or {}
+                for name, mode in claims.items():
+                    other = held.get(name)
+                    if other is None or (mode == "shared" and other == "shared"):
+                        continue
+                    hint = "if its process died, 'proximity jobs recover' finishes that job"
+                    if mode == "create":
+                        raise AlreadyExists(
+                            f"an app named {name!r} is being created by job {job_id} ({hint})"
+                        )
+                    raise Conflict(f"{name} is busy with job {job_id} ({hint}); try again when it ends")
+            job.context[CLAIM_KEY] = dict(claims)
+            self.save_job(job)
+
     def _job(self, row: dict[str, Any]) -> Job:
         return Job(
             id=row["id"],
@@ -490,11 +560,25 @@ class Store:
     # ------------------------------------------------------------ audit
 
     def audit(self, *, who: str, front_end: str, action: str, target: str, outcome: str) -> None:
+        """Append one entry to the hash chain. The head is read inside the same BEGIN IMMEDIATE transaction
+        as the insert, so two processes appending at once cannot both extend the same head (no fork)."""
         with self.transaction() as conn:
+            head = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+            entry_id, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS)
+            fields = [entry_id, _ts(utcnow()), who, front_end, action, target, outcome]
             conn.execute(
-                "INSERT INTO audit (time, who, front_end, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?)",
-                [_ts(utcnow()), who, front_end, action, target, outcome],
+                "INSERT INTO audit (id, time, who, front_end, action, target, outcome, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [*fields, prev_hash, entry_hash(fields, prev_hash)],
             )
+
+    def verify_audit(self, anchor: ChainAnchor | None = None) -> ChainReport:
+        """Recompute the audit log's hash chain from the first entry; the first broken entry is reported.
+        With ``anchor`` (an earlier report's ``anchor``), also prove the log still holds that prefix."""
+        columns = ", ".join([*HASHED_FIELDS, "prev_hash", "hash"])
+        with self._lock:
+            rows = self.db.conn.execute(f"SELECT {columns} FROM audit ORDER BY id").fetchall()
+        return verify_rows(rows, anchor)
 
     def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
         rows = self._rows("SELECT * FROM audit ORDER BY id DESC LIMIT ?", [limit])
@@ -507,6 +591,8 @@ class Store:
                 action=r["action"],
                 target=r["target"],
                 outcome=r["outcome"],
+                prev_hash=r["prev_hash"] or "",
+                hash=r["hash"] or "",
             )
             for r in rows
         ]

@@ -62,7 +62,37 @@ def _v2_job_owner_start(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE jobs ADD COLUMN owner_started TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_initial, _v2_job_owner_start]
+def _v3_audit_hash_chain(conn: sqlite3.Connection) -> None:
+    """Chain the audit log (``proximity.store.audit_chain``): every entry gets the previous entry's hash and
+    its own. Existing entries are chained here, in id order, with the update trigger lifted for this
+    transaction only; from now on a trigger refuses an entry that does not extend the chain's head."""
+    from proximity.store.audit_chain import GENESIS, HASHED_FIELDS, entry_hash
+
+    conn.execute("ALTER TABLE audit ADD COLUMN prev_hash TEXT")
+    conn.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+    conn.execute("DROP TRIGGER audit_no_update")
+    prev = GENESIS
+    for row in conn.execute(f"SELECT {', '.join(HASHED_FIELDS)} FROM audit ORDER BY id").fetchall():
+        digest = entry_hash(row, prev)
+        conn.execute("UPDATE audit SET prev_hash = ?, hash = ? WHERE id = ?", [prev, digest, row[0]])
+        prev = digest
+    conn.execute(
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
+    )
+    conn.execute(
+        f"""CREATE TRIGGER audit_extends_chain BEFORE INSERT ON audit
+        WHEN NEW.hash IS NULL
+            OR NEW.prev_hash IS NOT COALESCE((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}')
+        BEGIN SELECT RAISE(ABORT, 'an audit entry must extend the hash chain'); END"""
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_initial,
+    _v2_job_owner_start,
+    _v3_audit_hash_chain,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 

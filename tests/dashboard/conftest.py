@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS_ENV = "PROXIMITY_SCREENSHOTS"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -97,6 +98,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the browser tests write their screenshots: ``docs/screenshots/`` only when
+    ``PROXIMITY_SCREENSHOTS=1`` (refreshing the committed images is a choice), else a temporary directory,
+    so the screenshot code path still runs in every test run without touching the tree."""
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it

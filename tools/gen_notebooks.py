@@ -431,10 +431,190 @@ shutil.rmtree(home)""",
     ),
 ]
 
+OMNI = [
+    (
+        "md",
+        """\
+# The Omni-Prompt: ask in English or Italian
+
+`px.ask(text)` turns a request into a typed **plan** of SDK calls. Nothing runs until you say so:
+
+- a read (list, logs, status) runs at once,
+- a change (deploy, restart, back up) needs a yes: `plan.run(confirm=True)`,
+- a destructive step (delete, restore in place) needs its exact text typed: `plan.run(typed=["notify"])`.
+
+The parser is deterministic and works without the local model; when the model is installed it is asked
+only when the parser is unsure. Everything below runs against the built-in simulator.""",
+    ),
+    (
+        "code",
+        SETUP
+        + """
+sim = Simulator(nodes=2, time_scale=TIME_SCALE).start()
+px = Proximity(home, front_end="notebook")
+"""
+        + add_host("sim", "lab")
+        + """
+print("apps:", [app.name for app in px.apps.list()])""",
+    ),
+    (
+        "md",
+        """\
+## In English: the plan before anything runs
+
+The plan says each step, its risk, the SDK call it will make and what it needs. Asking changes nothing.""",
+    ),
+    (
+        "code",
+        """\
+from IPython.display import HTML, display
+from proximity.widgets.omni_chat import plan_table_html
+
+plan = px.ask("install gotify as notify with 1 GB of RAM")
+print(plan.describe())
+print("risk:", plan.risk.value, "- chosen by the", plan.chosen_by, f"(confidence {plan.confidence:.2f})")
+print("calls:", plan.call_text())
+print("apps before running:", [app.name for app in px.apps.list()])   # nothing has changed yet
+display(HTML(plan_table_html(plan)))""",
+    ),
+    (
+        "code",
+        """\
+result = plan.run(confirm=True)      # a change needs a yes
+print(result.summary())""",
+    ),
+    (
+        "md",
+        """\
+## In Italian: two steps, one request
+
+"Back up notify and then restart it": the pronoun in *riavvialo* takes the app of the step before.""",
+    ),
+    (
+        "code",
+        """\
+plan = px.ask("fai un backup di notify e poi riavvialo")
+print("language:", plan.language)
+print(plan.describe())
+for need in plan.confirmations():
+    print(f"step {need.index + 1} needs: {need.need.value}")
+result = plan.run(confirm=True)
+print(result.summary())""",
+    ),
+    ("md", "A question is a read: it runs without any confirmation."),
+    (
+        "code",
+        """\
+plan = px.ask("quali app sono accese?")
+print(plan.describe())
+print(plan.run().summary())""",
+    ),
+    (
+        "md",
+        """\
+## A destructive step: a yes is not enough
+
+Deleting an app needs its name typed. `confirm=True` alone is refused, and then *no change runs at all*.
+Without `purge` the SDK keeps a final backup, which `undo` restores.""",
+    ),
+    (
+        "code",
+        """\
+plan = px.ask("elimina notify")
+print(plan.describe())
+(typed_need,) = [need for need in plan.confirmations() if need.expected]
+print(typed_need.message)
+
+refused = plan.run(confirm=True)
+print("with confirm=True only:", "ok" if refused.ok else "refused", "-", refused.outcomes[0].status)
+print("notify is still", px.apps.get("notify").status.value)""",
+    ),
+    (
+        "code",
+        """\
+deleted = plan.run(typed=[typed_need.expected])
+print(deleted.summary())
+print("apps left:", [app.name for app in px.apps.list()])""",
+    ),
+    (
+        "md",
+        """\
+## Undo
+
+The inverse steps of the last plan that changed something are kept in the state directory. Undoing a
+delete restores the final backup under the same name: a change, so it needs a yes.""",
+    ),
+    (
+        "code",
+        """\
+from proximity.omni.ask import undo
+
+for outcome in undo(px, confirm=True):
+    print(f"undo: {outcome.action} {outcome.status} - {outcome.detail}")
+restored = px.apps.get("notify")
+print(f"notify is {restored.status.value} again: CT {restored.vmid} at {restored.ip}")""",
+    ),
+    (
+        "md",
+        """\
+## A chat box
+
+Type a request and press **Plan**: the table shows the steps before anything runs. **Run** is the yes;
+a destructive step also needs the text the table asks for, typed in the box beside it. The cell below
+does what the buttons do.""",
+    ),
+    (
+        "code",
+        """\
+from proximity.widgets import OmniChat
+
+chat = OmniChat(px)
+chat.propose("ferma notify")         # the Plan button
+chat.run()                           # the Run button
+print(chat.result.summary())
+chat""",
+    ),
+    (
+        "md",
+        """\
+## The local model (optional)
+
+When the parser is unsure between several plans, a small local model (Gemma 3 270M on the CPU, through
+llama.cpp) ranks them; it never writes a plan of its own. It is used only when installed (the `omni`
+extra and the model package); otherwise the parser's best plan is taken and the plan says so.""",
+    ),
+    (
+        "code",
+        """\
+from proximity.omni.llm import probabilities, shared_model
+
+model = shared_model()
+if model.available():
+    candidates = ['apps.start(name="notify")', 'apps.stop(name="notify")']
+    scores = model.rank("tira su notify", candidates)
+    for candidate, chance in zip(candidates, probabilities(scores), strict=True):
+        print(f"model: {candidate:<28} {chance:.2f}")
+else:
+    print("model: not installed - the parser's plans are used (plan.chosen_by == 'parser')")
+print("parser:", px.ask("tira su notify", ranker=None).call_text())""",
+    ),
+    ("md", "## Clean up"),
+    (
+        "code",
+        """\
+px.apps.delete("notify", purge=True, confirm=True)
+print("apps left:", len(px.apps.list()))
+px.close()
+sim.stop()
+shutil.rmtree(home)""",
+    ),
+]
+
 SOURCES = {
     "01-quickstart.ipynb": QUICKSTART,
     "02-fleet.ipynb": FLEET,
     "03-backups-and-updates.ipynb": BACKUPS,
+    "04-omni-prompt.ipynb": OMNI,
 }
 
 

@@ -5,6 +5,8 @@ Needs the ``notebooks`` extra (ipywidgets); the pure parts (``collect_fleet``, `
 ``FleetTable``, ``node_load``) need only the SDK.
 """
 
+from typing import Any
+
 from proximity.widgets.catalog_browser import CatalogBrowser, entry_card
 from proximity.widgets.deploy_form import DeployForm, input_widget
 from proximity.widgets.fleet import AppUsage, Fleet, HostView, NodeView, collect_fleet
@@ -25,6 +27,7 @@ __all__ = [
     "LoadChart",
     "LoadPoint",
     "NodeView",
+    "OmniChat",
     "Page",
     "RackView",
     "answers",
@@ -38,3 +41,12 @@ __all__ = [
     "sparkline",
     "wait_for_page",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The Omni-Prompt (lexicon, fuzzy matching) is imported on first use: the other widgets stay light.
+    if name == "OmniChat":
+        from proximity.widgets.omni_chat import OmniChat
+
+        return OmniChat
+    raise AttributeError(f"module 'proximity.widgets' has no attribute {name!r}")

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 EXTRAS := test,dashboard,notebooks,omni
 
-.PHONY: demo test install browser sim bench notebooks walkthrough clean
+.PHONY: demo test install browser sim bench notebooks walkthrough reference screenshots clean
 
 $(STAMP): pyproject.toml tools/build_llama.sh
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The generated references (docs/reference/): run after changing the SDK, the CLI or the catalog schema.
+reference: $(STAMP)
+	$(PY) tools/gen_reference.py
+
+# Refresh docs/screenshots/ from the browser tests (they write there only when asked).
+screenshots: $(STAMP) browser
+	PROXIMITY_SCREENSHOTS=1 $(PY) -m pytest -q tests/dashboard/test_browser.py -k theme_switch
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

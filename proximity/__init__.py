@@ -14,6 +14,7 @@ from proximity.errors import (
     HealthCheckFailed,
     HostKeyMismatch,
     HostUnreachable,
+    InsecureConnectionWarning,
     Locked,
     NotFound,
     PermissionDenied,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AlreadyExists", "AsyncProximity", "AuthFailed", "Cancelled", "CommandFailed", "ConfirmationRequired", "Conflict",
-    "HealthCheckFailed", "HostKeyMismatch", "HostUnreachable", "Locked", "NotFound", "PermissionDenied", "Proximity",
+    "HealthCheckFailed", "HostKeyMismatch", "HostUnreachable", "InsecureConnectionWarning", "Locked", "NotFound", "PermissionDenied", "Proximity",
     "ProximityError", "ServerError", "TLSVerificationFailed", "TaskFailed", "Timeout", "ValidationError",
     "__version__",
 ]

@@ -96,7 +96,7 @@ def _parse_long_port(spec: dict[str, Any], service: str) -> list[PortMapping]:
     text = str(published)
     if text.startswith("${"):
         return [PortMapping(service, target, None, protocol, published_is_variable=True)]
-    if not text.isdigit():
+    if not _PORT_DIGITS.fullmatch(text):  # ASCII digits only: "²".isdigit() is True, int("²") fails
         raise ComposeFormatError(f"port {spec!r}: 'published' must be a number")
     return [PortMapping(service, target, int(text), protocol)]
 
@@ -120,9 +120,12 @@ def _split_colons(text: str) -> list[str]:
     return parts
 
 
+_PORT_DIGITS = re.compile(r"[0-9]{1,5}")
+
+
 def _port_range(text: str, spec: str) -> list[int]:
     low, _, high = text.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()):
+    if not _PORT_DIGITS.fullmatch(low) or (high and not _PORT_DIGITS.fullmatch(high)):
         raise ComposeFormatError(f"port {spec!r}: {text!r} is not a port number or range")
     first, last = int(low), int(high or low)
     if not 1 <= first <= last <= 65535:

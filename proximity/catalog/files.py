@@ -59,13 +59,27 @@ def parse_document(raw: bytes, *, yaml_syntax: bool) -> Any:
             data = yaml.load(text, Loader=safe_loader)
         except yaml.YAMLError as exc:
             raise DocumentError(f"invalid YAML: {_yaml_problem(exc)}") from exc
+        except ValueError as exc:  # int() of a number over Python's 4300-digit limit
+            raise DocumentError(f"invalid YAML: {_value_problem(exc)}") from None
+        except (AttributeError, TypeError, KeyError, IndexError, OverflowError, RecursionError) as exc:
+            # PyYAML's constructors fail this way on some malformed tagged values ("!!timestamp x")
+            raise DocumentError(f"invalid YAML: a value could not be read ({type(exc).__name__})") from None
         _check_node_budget(data)  # JSON has no aliases: its size limit already bounds its tree
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DocumentError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        except RecursionError:  # "[[[[..." a few KiB long is enough to exhaust Python's stack
+            raise DocumentError("invalid JSON: nested too deeply") from None
+        except ValueError as exc:  # a number over Python's 4300-digit limit
+            raise DocumentError(f"invalid JSON: {_value_problem(exc)}") from None
     return data
+
+
+def _value_problem(exc: ValueError) -> str:
+    text = str(exc)
+    return "a number with too many digits" if "digits" in text else text[:200]
 
 
 def _yaml_problem(exc: Exception) -> str:

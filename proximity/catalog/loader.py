@@ -140,7 +140,12 @@ def _validation_error(source: str, path: Path, err: Any) -> LoadError:
         message = f"invalid JSON: {err.get('ctx', {}).get('error', message)}"
     elif kind == "model_type" and not location:
         message = f"expected a mapping at the top, got {type(err.get('input')).__name__}"
-    return LoadError(source, path, location, message)
+    return LoadError(source, path, location, _shorten(message))
+
+
+def _shorten(message: str, limit: int = 300) -> str:
+    """pydantic quotes the offending input in some messages: keep a huge value from flooding the report."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def _as_source(item: CatalogSource | Path | str) -> CatalogSource:

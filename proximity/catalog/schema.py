@@ -45,6 +45,8 @@ Category = Literal[
 APP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# A systemd/OpenRC unit name (what `systemctl is-active` and `journalctl -u` are handed).
+SERVICE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9:_.@-]{0,127}$"
 
 
 class StrictModel(BaseModel):
@@ -230,7 +232,9 @@ class ScriptInstall(StrictModel):
     os: Literal["debian", "ubuntu", "alpine"] = "debian"
     os_version: str = "13"
     script: str = Field(min_length=1)
-    service: str | None = Field(default=None, description="The systemd/openrc service the script installs")
+    service: str | None = Field(
+        default=None, pattern=SERVICE_NAME, description="The systemd/openrc service the script installs"
+    )
 
 
 InstallMethod = Annotated[OciInstall | ComposeInstall | ScriptInstall, Field(discriminator="type")]

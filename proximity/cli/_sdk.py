@@ -97,8 +97,13 @@ def read_secret_file(path: str | None) -> str | None:
     if path == "-":
         text = sys.stdin.read()
     else:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as error:
+            raise click.BadParameter(f"{path}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise click.BadParameter(f"{path}: not UTF-8 text") from None
     return text.strip() or None
 
 

@@ -74,6 +74,8 @@ def collect_env(
                     text = handle.read()
             except OSError as error:
                 raise click.BadParameter(f"{path}: {error.strerror}", param_hint="--env-file") from None
+            except UnicodeDecodeError:
+                raise click.BadParameter(f"{path}: not UTF-8 text", param_hint="--env-file") from None
         env.update(_env_file_values(text, f"--env-file {path}"))
     env.update(_env_pairs(pairs))
     if len(stdin_names) > 1:

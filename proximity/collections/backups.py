@@ -11,6 +11,7 @@ import anyio
 from proximity.catalog.schema import CatalogEntry
 from proximity.collections.common import (
     app_url,
+    check_name,
     is_running,
     job_tag,
     parse_ct_description,
@@ -265,6 +266,7 @@ class AsyncBackups:
                 "node_key": f"{app.host}/{app.node}",
             }
         else:
+            check_name(as_name)  # the new app's name is its container's hostname
             if core.store.find_app(as_name) is not None:
                 raise AlreadyExists(f"an app named {as_name!r} already exists")
             values = {

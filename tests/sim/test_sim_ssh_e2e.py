@@ -19,7 +19,6 @@ from proxmoxer.tools import Tasks
 
 from proximity.sim import Simulator
 
-# A random id, so two runs on one machine do not meet on the CT's address (127.81.<vmid/256>.<vmid%256>).
 VMID = str(random.randint(20_000, 60_000))
 APP_DIR = "/opt/proximity/jellyfin"
 COMPOSE = (
@@ -132,7 +131,7 @@ def test_deploy_compose_app_over_ssh_and_reach_it(sim: Simulator) -> None:
     interfaces = node.lxc(VMID).interfaces.get()
     eth0 = next(item for item in interfaces if item["name"] == "eth0")
     ip = eth0["inet"].split("/")[0]
-    assert ip.startswith("127.81.")
+    assert ip.startswith(sim.cluster.ct_net + ".")
     _wait_status(ip, 200)
 
     busy = node.lxc(VMID).status.current.get()

@@ -157,19 +157,30 @@ class IdAllocator:
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
+        self._next_number: dict[str, int] = {}  # per base: where the search for a free "-N" resumes
 
     def allocate(self, wanted: str, info_assumed: list[str]) -> str:
         base = slugify(wanted) or "app"
         if base != wanted.strip().lower():
             info_assumed.append(f"id {base!r} made from {wanted!r}")
-        candidate, number = base, 2
-        while candidate in self._taken:
+        candidate, number = base, self._next_number.get(base, 2)
+        while candidate in self._taken:  # resuming keeps n apps of one name linear, not quadratic
             candidate = f"{base[:58]}-{number}"
             number += 1
+        self._next_number[base] = number
         if candidate != base:
             info_assumed.append(f"id {candidate!r}: {base!r} was already taken in this import")
         self._taken.add(candidate)
         return candidate
+
+
+def whole_number(text: str, max_digits: int = 9) -> int | None:
+    """``text`` as a whole number when it is one of at most ``max_digits`` ASCII digits (``str.isdigit``
+    also accepts "²", which ``int`` refuses, and ``int`` refuses more than 4,300 digits)."""
+    stripped = text.strip()
+    if stripped.isascii() and stripped.isdigit() and len(stripped) <= max_digits:
+        return int(stripped)
+    return None
 
 
 def slugify(text: str) -> str:
@@ -316,7 +327,8 @@ class Fields:
             return None
         if isinstance(value, int):
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+        number = whole_number(value) if isinstance(value, str) else None
+        if number is not None:
+            return number
         self._wrong(key, "a number")
         return None

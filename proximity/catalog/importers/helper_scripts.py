@@ -16,7 +16,6 @@ exactly as the ``update`` command Helper-Scripts installs there does.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shlex
@@ -38,6 +37,7 @@ from proximity.catalog.importers.common import (
     icon_for,
     map_categories,
     summary_from,
+    whole_number,
 )
 from proximity.catalog.schema import CatalogEntry
 
@@ -167,15 +167,22 @@ def _category_names(metadata_path: Path | None) -> dict[int, str]:
     if metadata_path is None:
         return {}
     try:
-        data = json.loads(metadata_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = read_document(metadata_path, max_bytes=MAX_FILE_BYTES)
+    except DocumentError as exc:
         raise ImportSourceError(f"{metadata_path}: not a Helper-Scripts metadata.json ({exc})") from exc
     categories = data.get("categories") if isinstance(data, dict) else None
     if not isinstance(categories, list):
         raise ImportSourceError(f"{metadata_path}: no 'categories' list")
-    return {
-        int(c["id"]): str(c["name"]) for c in categories if isinstance(c, dict) and "id" in c and "name" in c
-    }
+    names: dict[int, str] = {}
+    for category in categories:
+        if not isinstance(category, dict) or not isinstance(category.get("name"), (str, int, float)):
+            continue
+        raw_id = category.get("id")
+        if isinstance(raw_id, str):
+            raw_id = whole_number(raw_id)
+        if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+            names[raw_id] = str(category["name"])
+    return names
 
 
 def convert_document(

@@ -36,6 +36,7 @@ from proximity.catalog.importers.common import (
     slugify,
     strip_html,
     summary_from,
+    whole_number,
 )
 from proximity.catalog.lint import (
     COMPOSE_PROJECT_DIR,
@@ -197,7 +198,7 @@ def _templates(data: Any, path: Path) -> tuple[str, list[Any]]:
 def _type(template: dict[str, Any]) -> int | None:
     raw = template.get("type")
     if isinstance(raw, str):
-        return _V1_TYPES.get(raw.lower()) or (int(raw) if raw.isdigit() else None)
+        return _V1_TYPES.get(raw.lower()) or whole_number(raw)
     return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
 
 

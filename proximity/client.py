@@ -22,7 +22,7 @@ import anyio
 from anyio.from_thread import BlockingPortal
 from pydantic import ValidationError as PydanticValidationError
 
-from proximity.catalog.loader import Catalog, load_catalog
+from proximity.catalog.loader import Catalog, default_catalog
 from proximity.collections import (
     AsyncApps,
     AsyncBackups,
@@ -43,7 +43,8 @@ from proximity.store.audit_chain import ChainAnchor, ChainReport
 
 
 class AsyncProximity:
-    """The asynchronous client. ``home``: the state directory (``--db`` / ``PROXIMITY_HOME``)."""
+    """The asynchronous client. ``home``: the state directory (``--db`` / ``PROXIMITY_HOME``); ``catalog``:
+    the app catalog (default: the builtin entries, then the folders in ``PROXIMITY_CATALOG_DIRS``)."""
 
     def __init__(
         self,
@@ -60,7 +61,7 @@ class AsyncProximity:
         self.store = Store(self.home)
         self._core = Core(
             self.store,
-            catalog or load_catalog(),
+            catalog or default_catalog(),
             who=who or default_who(),
             front_end=front_end,
             retry=retry,

@@ -154,7 +154,7 @@ def first_paragraph(text: str) -> str:
 
 def _indexed_bases(parameters: dict[str, Any]) -> set[str]:
     bases = set()
-    for key in (parameters.get("properties") or {}):
+    for key in parameters.get("properties") or {}:
         match = re.fullmatch(r"([a-z]+)\[n\]", key)
         if match:
             bases.add(match.group(1))

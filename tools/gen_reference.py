@@ -396,6 +396,8 @@ def sdk_page() -> SdkPage:
             and value.__module__ == errors.__name__
         ):
             write_class(page, value)
+    page.add("Warnings (Python's `warnings`, not raised):", "")
+    write_class(page, errors.InsecureConnectionWarning)
     if page.undocumented:
         page.add("## Without a docstring", "", *(f"- `{name}`" for name in page.undocumented), "")
     return page

@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from proximity.sim.registry import InvalidReference, parse_reference  # noqa: E402
+from proximity.sim.registry import InvalidReference, parse_reference
 
 OUTPUT = ROOT / "proximity" / "sim" / "data" / "oci-images.json"
 CATALOG = ROOT / "catalog" / "apps"

@@ -10,6 +10,7 @@ stats the folders when nothing changed and re-parses just the changed files when
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -331,6 +332,20 @@ def _diff(old: _Snapshot, new: _Snapshot) -> CatalogChange:
         if old.entries[key] != new.entries[key] or old.provenance[key] != new.provenance[key]
     )
     return CatalogChange(tuple(added), tuple(removed), tuple(updated))
+
+
+ENV_CATALOG_DIRS = "PROXIMITY_CATALOG_DIRS"
+
+
+def configured_dirs() -> list[Path]:
+    """The extra catalog folders named by ``$PROXIMITY_CATALOG_DIRS`` (separated by ``os.pathsep``)."""
+    raw = os.environ.get(ENV_CATALOG_DIRS, "")
+    return [Path(part).expanduser() for part in raw.split(os.pathsep) if part.strip()]
+
+
+def default_catalog() -> Catalog:
+    """The catalog every front end uses unless given one: the builtin entries, then the configured folders."""
+    return load_catalog(configured_dirs())
 
 
 def load_catalog(

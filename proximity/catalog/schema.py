@@ -37,9 +37,29 @@ CATEGORIES: tuple[str, ...] = (
     "other",
 )
 Category = Literal[
-    "media", "downloads", "home-automation", "productivity", "documents", "photos", "development",
-    "monitoring", "networking", "dns", "security", "databases", "ai", "communication", "dashboards",
-    "storage", "backup", "finance", "automation", "analytics", "education", "gaming", "other",
+    "media",
+    "downloads",
+    "home-automation",
+    "productivity",
+    "documents",
+    "photos",
+    "development",
+    "monitoring",
+    "networking",
+    "dns",
+    "security",
+    "databases",
+    "ai",
+    "communication",
+    "dashboards",
+    "storage",
+    "backup",
+    "finance",
+    "automation",
+    "analytics",
+    "education",
+    "gaming",
+    "other",
 ]
 
 APP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -100,7 +120,7 @@ class EnvInput(StrictModel):
     secret: bool = False
 
     @model_validator(mode="after")
-    def _check(self) -> "EnvInput":
+    def _check(self) -> EnvInput:
         if self.type == "choice":
             if not self.choices:
                 raise ValueError("a 'choice' input needs 'choices'")
@@ -133,8 +153,12 @@ class Resources(StrictModel):
     build_memory_mb: int | None = Field(default=None, ge=64, description="Needed while installing, if higher")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Resources":
-        if self.cores < self.cores_min or self.memory_mb < self.memory_min_mb or self.disk_gb < self.disk_min_gb:
+    def _ordered(self) -> Resources:
+        if (
+            self.cores < self.cores_min
+            or self.memory_mb < self.memory_min_mb
+            or self.disk_gb < self.disk_min_gb
+        ):
             raise ValueError("recommended resources must be at least the minimum ones")
         return self
 
@@ -179,7 +203,7 @@ class UpdateStrategy(StrictModel):
     script: str | None = Field(default=None, description="For method 'script': shell run inside the CT")
 
     @model_validator(mode="after")
-    def _script(self) -> "UpdateStrategy":
+    def _script(self) -> UpdateStrategy:
         if (self.method == "script") != (self.script is not None):
             raise ValueError("'script' is required with method 'script' and only then")
         return self
@@ -200,7 +224,9 @@ class OciInstall(StrictModel):
     """A PVE >= 9.1 application container made from an OCI image."""
 
     type: Literal["oci"]
-    image: str = Field(pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+    image: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+    )
     env: dict[str, str] = Field(default_factory=dict, description="Values may reference inputs as ${NAME}")
     entrypoint: str | None = None
 
@@ -213,7 +239,7 @@ class ComposeInstall(StrictModel):
     service: str = Field(description="The main service (the one with the web UI)")
 
     @model_validator(mode="after")
-    def _service_exists(self) -> "ComposeInstall":
+    def _service_exists(self) -> ComposeInstall:
         services = self.compose.get("services")
         if not isinstance(services, dict) or not services:
             raise ValueError("the compose document needs a non-empty 'services' mapping")
@@ -280,10 +306,12 @@ class CatalogEntry(StrictModel):
     stateless: bool = Field(
         default=False, description="The app keeps no data worth keeping, so it needs no persistent volumes"
     )
-    origin: Origin | None = Field(default=None, description="Set by importers; absent on hand-written entries")
+    origin: Origin | None = Field(
+        default=None, description="Set by importers; absent on hand-written entries"
+    )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CatalogEntry":
+    def _consistent(self) -> CatalogEntry:
         port_names = [p.name for p in self.ports]
         if len(set(port_names)) != len(port_names):
             raise ValueError("port names must be unique")
@@ -295,7 +323,9 @@ class CatalogEntry(StrictModel):
         if len(set(env_names)) != len(env_names):
             raise ValueError("env input names must be unique")
         if self.credentials.password_input and self.credentials.password_input not in env_names:
-            raise ValueError(f"credentials.password_input {self.credentials.password_input!r} is not an env input")
+            raise ValueError(
+                f"credentials.password_input {self.credentials.password_input!r} is not an env input"
+            )
         if any(m.type == "compose" for m in self.install) and not self.requirements.nesting:
             raise ValueError("Docker Compose inside LXC needs requirements.nesting: true")
         return self

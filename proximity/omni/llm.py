@@ -301,14 +301,16 @@ class LocalModel:
         # Keep all but the last prompt token in the KV cache; each candidate's batch starts with it, so
         # its logits (which predict the candidate's first token) come out of that candidate's decode.
         self._keep_prefix(prompt_tokens[:-1])
-        return [self._candidate_logprobs(prompt_tokens, self._candidate_tokens(prompt, prompt_tokens, text))
-                for text in texts]
+        return [
+            self._candidate_logprobs(prompt_tokens, self._candidate_tokens(prompt, prompt_tokens, text))
+            for text in texts
+        ]
 
     def _candidate_tokens(self, prompt: str, prompt_tokens: list[int], text: str) -> list[int]:
         llm = self._ready()
         whole = llm.tokenize((prompt + text).encode("utf-8"), add_bos=True)
         if whole[: len(prompt_tokens)] == prompt_tokens:
-            tokens = whole[len(prompt_tokens):]
+            tokens = whole[len(prompt_tokens) :]
         else:  # the boundary merged into one token; score the candidate tokenized on its own
             tokens = llm.tokenize(text.encode("utf-8"), add_bos=False)
         if not tokens or len(tokens) > MAX_CANDIDATE_TOKENS:

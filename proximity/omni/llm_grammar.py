@@ -70,10 +70,17 @@ _SIZES = (_opt("cores", ArgKind.INT), _opt("memory_mb", ArgKind.INT), _opt("disk
 SIGNATURES: tuple[Signature, ...] = (
     Signature(
         "apps.deploy",
-        (_req("catalog_id", ArgKind.CATALOG), _opt("name", ArgKind.NEW_NAME), _opt("host", ArgKind.HOST),
-         _opt("node", ArgKind.HOST), *_SIZES),
+        (
+            _req("catalog_id", ArgKind.CATALOG),
+            _opt("name", ArgKind.NEW_NAME),
+            _opt("host", ArgKind.HOST),
+            _opt("node", ArgKind.HOST),
+            *_SIZES,
+        ),
     ),
-    Signature("apps.list", (_opt("status", ArgKind.STATUS), _opt("host", ArgKind.HOST), _opt("name", ArgKind.APP))),
+    Signature(
+        "apps.list", (_opt("status", ArgKind.STATUS), _opt("host", ArgKind.HOST), _opt("name", ArgKind.APP))
+    ),
     Signature("apps.start", (_req("name", ArgKind.APP),)),
     Signature("apps.stop", (_req("name", ArgKind.APP),)),
     Signature("apps.restart", (_req("name", ArgKind.APP),)),
@@ -194,7 +201,7 @@ def parse_calls(text: str) -> list[tuple[str, dict[str, ArgValue]]]:
     while position < len(text):
         match = _CALL.match(text, position)
         if match is None:
-            raise CallSyntaxError(f"not a call at {text[position:position + 40]!r}")
+            raise CallSyntaxError(f"not a call at {text[position : position + 40]!r}")
         calls.append((match.group(1), _parse_args(match.group(2))))
         position = match.end()
     if not calls:
@@ -209,7 +216,7 @@ def _parse_args(inner: str) -> dict[str, ArgValue]:
     while position < len(inner):
         match = _ARG.match(inner, position)
         if match is None:
-            raise CallSyntaxError(f"bad argument at {inner[position:position + 40]!r}")
+            raise CallSyntaxError(f"bad argument at {inner[position : position + 40]!r}")
         key, raw = match.group(1), match.group(2)
         if raw.startswith('"'):
             args[key] = json.loads(raw)
@@ -261,7 +268,7 @@ def build_grammar(vocabulary: Vocabulary, *, max_steps: int = MAX_STEPS, leading
         rules[name] = " | ".join(f"( {body} )" for body in bodies) if len(bodies) > 1 else bodies[0]
         step_rules.append(name)
     head = '" " ' if leading_space else ""
-    more = f'( {gbnf_literal(STEP_SEPARATOR)} step ){{0,{max_steps - 1}}}' if max_steps > 1 else ""
+    more = f"( {gbnf_literal(STEP_SEPARATOR)} step ){{0,{max_steps - 1}}}" if max_steps > 1 else ""
     lines = [f"root ::= {head}step {more}".rstrip(), "step ::= " + " | ".join(step_rules)]
     lines += [f"{name} ::= {body}" for name, body in rules.items()]
     return "\n".join(lines) + "\n"
@@ -309,7 +316,9 @@ def _optional_head_body(signature: Signature, vocabulary: Vocabulary, rules: dic
     args_rule = "args-" + rule_name(signature.action)
     alternatives = []
     for index, (name, value_rule) in enumerate(pieces):
-        tail = " ".join(f'( {gbnf_literal(", " + later + "=")} {rule} )?' for later, rule in pieces[index + 1:])
+        tail = " ".join(
+            f"( {gbnf_literal(', ' + later + '=')} {rule} )?" for later, rule in pieces[index + 1 :]
+        )
         alternatives.append(f"{gbnf_literal(name + '=')} {value_rule} {tail}".strip())
     rules[args_rule] = " | ".join(f"( {alt} )" for alt in alternatives)
     return f"{open_call} {args_rule}? {close}"

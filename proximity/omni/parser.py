@@ -98,6 +98,20 @@ class _Context:
     last_apps: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Exception:
+    """The part of a clause an "except" cue governs ("stop all apps except plex and gitea")."""
+
+    names: tuple[str, ...]  # the apps it names, in text order (several readings of one word included)
+    readings: tuple[str, ...]  # how an inexact word was read: "jelly = jellyfin"
+    unknown: tuple[str, ...]  # words there that name no app of the live state
+    dangling: bool  # the cue ends the clause: "stop all apps except"
+
+    @property
+    def understood(self) -> bool:
+        return bool(self.names) and not self.unknown and not self.dangling
+
+
 class Parser:
     def __init__(self, state: LiveState, lexicon: Lexicon | None = None):
         self.state = state
@@ -123,6 +137,8 @@ class Parser:
             for w in re.findall(r"[a-z]+", p.pattern)
         }
         self._not_verbs = self.lexicon.ignore | frozenset(cue_words).union(*self.lexicon.nouns.values())
+        # words an "except ..." part may hold besides names ("except for plex, please")
+        self._filler = self._not_verbs | self.lexicon.function_words | self._not_names | CONNECTIVES
 
     # ------------------------------------------------------------ entry point
 
@@ -296,16 +312,24 @@ class Parser:
                 return []
 
         keep_some = bulk and bool(self._cue("except", unpurged))  # "delete all apps except gitea"
-        if action in NEEDS_APP and bulk and (not apps or (keep_some and action in DESTRUCTIVE_BULK)):
-            if action in DESTRUCTIVE_BULK:
-                reason = "bulk destructive request: name the apps one by one, each is confirmed by its name"
-                return [_Option(((REFUSED, {"reason": reason}),), 1.0)]
+        if action in DESTRUCTIVE_BULK and bulk and (not apps or keep_some):
+            reason = "bulk destructive request: name the apps one by one, each is confirmed by its name"
+            return [_Option(((REFUSED, {"reason": reason}),), 1.0)]
+        exception = self._exception(text, unpurged, tokens, verbs, apps, places)
+        if exception is not None:  # the apps it names are the ones to leave alone, never targets
+            apps = [hit for hit in apps if hit.name not in exception.names]
+        if action in NEEDS_APP and bulk and (not apps or exception is not None):
+            left_out = exception.names if exception is not None else ()
+            refusal = _exception_refusal(exception, self.state, context.language) if exception else None
+            names = [app for app in self.state.apps if app not in left_out]
+            if refusal is None and not names:
+                refusal = _nothing_left_refusal(left_out, context.language)
+            if refusal is not None:
+                return [_Option(((REFUSED, {"reason": refusal}),), 1.0)]
             calls = tuple(
-                self._calls(
-                    action, list(self.state.apps), text, tokens, places, catalog, sizes, backups, purge_spans
-                )
+                self._calls(action, names, text, tokens, places, catalog, sizes, backups, purge_spans)
             )
-            return [_Option(calls, INFERRED, "expanded to every app")] if calls else []
+            return [_Option(calls, INFERRED, _bulk_note(exception, context.language))] if calls else []
 
         if action == "apps.deploy":
             options = self._deploy_options(text, tokens, catalog, places, sizes, context.language, weight)
@@ -352,7 +376,54 @@ class Parser:
         )
         if apps and action == "apps.list":
             context.last_apps = [apps[0].name]
-        return [_Option(calls, weight)] if calls else []
+        note = _unfiltered_note(exception, context.language) if exception is not None else ""
+        return [_Option(calls, weight, note)] if calls else []
+
+    def _exception(
+        self,
+        text: str,
+        unpurged: str,
+        tokens: list[str],
+        verbs: list[_VerbHit],
+        apps: list[NameHit],
+        places: list[NameHit],
+    ) -> _Exception | None:
+        """What an "except" cue leaves out: the words from the cue to the next verb or "all" word, else to
+        the clause end ("a parte gitea, ferma tutto"; "stop all apps except plex and gitea"). None without
+        a cue, or when a verb follows it at once ("I know it's late but stop all apps")."""
+        cues = _merged_spans(self._cue("except", unpurged))
+        if not cues:
+            return None
+        stops = sorted([hit.start for hit in verbs] + [start for start, _ in self._cue("all", unpurged)])
+        starts = _token_starts(text)
+        region: set[int] = set()
+        dangling = False
+        for _, cue_end in cues:
+            stop = next((s for s in stops if s >= cue_end), len(text))
+            inside = {index for index, start in enumerate(starts) if cue_end <= start < stop}
+            dangling |= not inside and stop == len(text)
+            region |= inside
+        if not region and not dangling:
+            return None
+        named = [hit for hit in apps if hit.start in region]
+        chosen = [hit for hit in named if hit.score >= EXACT]
+        exact_tokens = {index for hit in chosen for index in range(hit.start, hit.end)}
+        inexact = [hit for hit in named if hit.score < EXACT and hit.start not in exact_tokens]
+        readings: list[str] = []
+        for start in sorted({hit.start for hit in inexact}):  # a prefix or typo: every close reading
+            here = [hit for hit in inexact if hit.start == start]
+            top = max(hit.score for hit in here)
+            kept = [hit for hit in here if hit.score >= top - 0.2]
+            chosen += kept
+            readings.append(f"{tokens[start]} = {' / '.join(hit.name for hit in kept)}")
+        covered = {index for hit in chosen + places for index in range(hit.start, hit.end)}
+        unknown = tuple(
+            tokens[index]
+            for index in sorted(region - covered)
+            if not (tokens[index] in self._filler or len(tokens[index]) < 2 or tokens[index][0].isdigit())
+        )
+        names = tuple(dict.fromkeys(hit.name for hit in sorted(chosen, key=lambda hit: hit.start)))
+        return _Exception(names, tuple(readings), unknown, dangling)
 
     def _infer_action(
         self,
@@ -604,6 +675,78 @@ def _trim_connectives(clause: str) -> str:
     while words and words[-1] in CONNECTIVES:
         words.pop()
     return " ".join(words)
+
+
+def _merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping matches as one span ("except" inside "except for")."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _token_starts(text: str) -> list[int]:
+    """The character offset of each token of a normalised clause (tokens are ``text.split(" ")``)."""
+    starts, position = [], 0
+    for token in text.split(" "):
+        starts.append(position)
+        position += len(token) + 1
+    return starts
+
+
+def _bulk_note(exception: _Exception | None, language: Language) -> str:
+    it = language == "it"
+    if exception is None:
+        return "esteso a tutte le app" if it else "expanded to every app"
+    left_out = ", ".join(exception.names)
+    note = f"esteso a tutte le app tranne {left_out}" if it else f"expanded to every app except {left_out}"
+    if exception.readings:
+        readings = "; ".join(exception.readings)
+        note += f" (letto: {readings})" if it else f" (read as: {readings})"
+    return note
+
+
+def _unfiltered_note(exception: _Exception, language: Language) -> str:
+    """A read (a listing) has no way to leave apps out: it shows them all, and says so."""
+    if not exception.names:
+        return ""
+    left_out = ", ".join(exception.names)
+    if language == "it":
+        return f"l'elenco non può escludere app: mostra anche {left_out}"
+    return f"a listing cannot leave apps out: it shows {left_out} too"
+
+
+def _exception_refusal(exception: _Exception, state: LiveState, language: Language) -> str | None:
+    """Why a bulk request with an exception it cannot resolve is refused; None when it is understood.
+    An unknown name is never dropped: it may be a misspelt app the person wants left alone."""
+    if exception.understood:
+        return None
+    it = language == "it"
+    if exception.dangling or not exception.unknown:
+        if it:
+            return "l'eccezione non nomina nessuna app: scrivi quali app lasciare fuori"
+        return "the exception names no app: say which apps to leave out"
+    words = ", ".join(exception.unknown[:5])
+    apps = ", ".join(state.apps[:10]) or ("nessuna" if it else "none")
+    if it:
+        return (
+            f"l'eccezione nomina qualcosa che non è un'app esistente ({words}); "
+            f"scrivi i nomi delle app da lasciare fuori (app: {apps})"
+        )
+    return (
+        f"the exception names no existing app ({words}); "
+        f"name the apps to leave out as they are called (apps: {apps})"
+    )
+
+
+def _nothing_left_refusal(left_out: tuple[str, ...], language: Language) -> str:
+    names = ", ".join(left_out)
+    if language == "it":
+        return f"l'eccezione comprende tutte le app ({names}): non resta nulla da fare"
+    return f"the exception covers every app ({names}): nothing is left to act on"
 
 
 def _unmatched_note(actions: list[str], state: LiveState, language: Language) -> str:

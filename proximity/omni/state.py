@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from proximity.catalog.loader import Catalog, load_catalog
+from proximity.catalog.loader import Catalog, default_catalog
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class LiveState:
     hosts: tuple[str, ...] = ()  # hosts recorded in Proximity
     nodes: tuple[str, ...] = ()  # PVE nodes of those hosts
     backup_ids: tuple[str, ...] = ()
-    catalog: Catalog = field(default_factory=load_catalog, repr=False, compare=False)
+    catalog: Catalog = field(default_factory=default_catalog, repr=False, compare=False)
 
     @classmethod
     def of(
@@ -35,7 +35,7 @@ class LiveState:
             hosts=tuple(hosts),
             nodes=tuple(nodes),
             backup_ids=tuple(backup_ids),
-            catalog=catalog if catalog is not None else load_catalog(),
+            catalog=catalog if catalog is not None else default_catalog(),
         )
 
     @classmethod
@@ -60,7 +60,7 @@ class LiveState:
             hosts=tuple(hosts),
             nodes=tuple(dict.fromkeys(nodes)),
             backup_ids=tuple(backup.volid for backup in px.store.list_backups()),
-            catalog=px.catalog._catalog if hasattr(px.catalog, "_catalog") else load_catalog(),
+            catalog=px.catalog._catalog if hasattr(px.catalog, "_catalog") else default_catalog(),
         )
 
     @property

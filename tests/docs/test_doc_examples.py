@@ -10,7 +10,6 @@ import pytest
 
 from tests.docs.doc_blocks import blocks, doc_pages
 from tests.docs.doc_runner import DocExampleFailed, run_page
-from tests.notebooks.conftest import taken_app_address
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_TIMEOUT_S = 180
@@ -20,12 +19,6 @@ PAGES = doc_pages(ROOT)
 @pytest.mark.timeout(PAGE_TIMEOUT_S)
 @pytest.mark.parametrize("page", PAGES, ids=[page.relative_to(ROOT).as_posix() for page in PAGES])
 def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if any(block.kind == "run" for block in blocks(page.read_text(encoding="utf-8"))):
-        taken = taken_app_address()
-        if taken:  # simulators hand out container addresses by VMID: another one would answer for our apps
-            pytest.skip(
-                f"{taken} is already served by another process (another simulator); run tests/docs alone"
-            )
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)

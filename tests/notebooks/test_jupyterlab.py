@@ -92,16 +92,6 @@ def jupyterlab(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        _wait_until_kernels_let_go()
-
-
-def _wait_until_kernels_let_go(timeout_s: float = 15.0) -> None:
-    """The server's kernels end just after it; the next tests need the app addresses the kernel served."""
-    from tests.notebooks.conftest import taken_app_address
-
-    deadline = time.monotonic() + timeout_s
-    while taken_app_address() and time.monotonic() < deadline:
-        time.sleep(0.2)
 
 
 @pytest.mark.timeout(180)
@@ -116,7 +106,6 @@ def test_jupyterlab_serves_the_notebooks_on_loopback(jupyterlab: str) -> None:
 
 
 @pytest.mark.timeout(330)
-@pytest.mark.usefixtures("free_app_addresses")
 def test_quickstart_runs_in_a_browser_with_live_widgets(jupyterlab: str, tmp_path: Path) -> None:
     playwright = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:

@@ -109,7 +109,6 @@ def test_notebooks_match_their_generator() -> None:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.usefixtures("free_app_addresses")
 def test_quickstart_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook, text = run_notebook("01-quickstart.ipynb", tmp_path, monkeypatch)
     assert re.search(r"connected: Proxmox VE \S+, nodes pve1, pve2, pve3", text)
@@ -131,7 +130,6 @@ def test_quickstart_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.usefixtures("free_app_addresses")
 def test_fleet_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _notebook, text = run_notebook("02-fleet.ipynb", tmp_path, monkeypatch)
     for name in ("alerts", "push", "home", "dbadmin", "links", "monitor", "drop"):
@@ -160,7 +158,6 @@ def test_fleet_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.usefixtures("free_app_addresses")
 def test_backups_and_updates_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _notebook, text = run_notebook("03-backups-and-updates.ipynb", tmp_path, monkeypatch)
     assert re.search(rf"notify running {URL}", text)
@@ -192,7 +189,6 @@ def omni_plan_tables(notebook: Any) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.usefixtures("free_app_addresses")
 def test_omni_prompt_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook, text = run_notebook("04-omni-prompt.ipynb", tmp_path, monkeypatch)
     # English: the plan is shown, and nothing has changed, before it runs

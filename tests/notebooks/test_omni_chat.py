@@ -20,23 +20,11 @@ from proximity.widgets.omni_chat import plan_table_html
 def px(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from proximity import Proximity
     from proximity.sim import Simulator
-    from tests.notebooks.conftest import taken_app_address
-    from tests.sdk.conftest import FAST
+    from tests.sdk.conftest import FAST, add_lab
 
-    taken = taken_app_address()
-    if taken:
-        pytest.skip(f"{taken} is already served by another process (another simulator)")
     with Simulator(nodes=1, time_scale=0.01) as sim:
         client = Proximity(tmp_path_factory.mktemp("omni-chat"), **FAST)
-        client.hosts.add(
-            "lab",
-            sim.url,
-            token_id=sim.token_id,
-            token_secret=sim.token_secret,
-            fingerprint=sim.fingerprint,
-            ssh_port=sim.ssh_port,
-            ssh_password=sim.root_password,
-        )
+        add_lab(client, sim)
         client.apps.deploy("gotify", name="chat-app")
         try:
             yield client

@@ -52,11 +52,6 @@ def served_by(url: str, ct_name: str) -> bool:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     from proximity.sim import Simulator
-    from tests.notebooks.conftest import taken_app_address
-
-    taken = taken_app_address()
-    if taken:
-        pytest.skip(f"{taken} is already served by another process (another simulator)")
 
     with Simulator(nodes=2, time_scale=0.01, seed=7) as sim:
         yield sim

@@ -60,22 +60,46 @@ NAME_CASES = [
 # not reliable on every one (issue 6 measured ~72% for ranking alone; the rules decide first), so the test
 # asks for a clear majority, far above chance (1 in 4), and names the misses.
 ACTION_CASES = [
-    ("restart jellyfin", 'apps.restart(name="jellyfin")',
-     ['apps.stop(name="jellyfin")', 'apps.delete(name="jellyfin")', 'apps.update(name="jellyfin")']),
-    ("install nextcloud", 'apps.deploy(catalog_id="nextcloud")',
-     ['apps.delete(name="nextcloud")', 'apps.logs(name="nextcloud")', 'apps.start(name="nextcloud")']),
-    ("fammi vedere i log di immich", 'apps.logs(name="immich")',
-     ['apps.delete(name="immich")', 'apps.restart(name="immich")', 'backups.create(app="immich")']),
-    ("back up gitea", 'backups.create(app="gitea")',
-     ['apps.delete(name="gitea")', 'apps.restart(name="gitea")', 'apps.update(name="gitea")']),
-    ("accendi paperless", 'apps.start(name="paperless")',
-     ['apps.stop(name="paperless")', 'apps.delete(name="paperless")', 'apps.logs(name="paperless")']),
-    ("aggiorna grafana", 'apps.update(name="grafana")',
-     ['apps.restart(name="grafana")', 'apps.stop(name="grafana")', 'apps.delete(name="grafana")']),
-    ("elimina jellyfin", 'apps.delete(name="jellyfin")',
-     ['apps.stop(name="jellyfin")', 'apps.update(name="jellyfin")', 'apps.logs(name="jellyfin")']),
-    ("what apps are running?", 'apps.list(status="running")',
-     ['apps.list(status="stopped")', 'hosts.list()', 'help()']),
+    (
+        "restart jellyfin",
+        'apps.restart(name="jellyfin")',
+        ['apps.stop(name="jellyfin")', 'apps.delete(name="jellyfin")', 'apps.update(name="jellyfin")'],
+    ),
+    (
+        "install nextcloud",
+        'apps.deploy(catalog_id="nextcloud")',
+        ['apps.delete(name="nextcloud")', 'apps.logs(name="nextcloud")', 'apps.start(name="nextcloud")'],
+    ),
+    (
+        "fammi vedere i log di immich",
+        'apps.logs(name="immich")',
+        ['apps.delete(name="immich")', 'apps.restart(name="immich")', 'backups.create(app="immich")'],
+    ),
+    (
+        "back up gitea",
+        'backups.create(app="gitea")',
+        ['apps.delete(name="gitea")', 'apps.restart(name="gitea")', 'apps.update(name="gitea")'],
+    ),
+    (
+        "accendi paperless",
+        'apps.start(name="paperless")',
+        ['apps.stop(name="paperless")', 'apps.delete(name="paperless")', 'apps.logs(name="paperless")'],
+    ),
+    (
+        "aggiorna grafana",
+        'apps.update(name="grafana")',
+        ['apps.restart(name="grafana")', 'apps.stop(name="grafana")', 'apps.delete(name="grafana")'],
+    ),
+    (
+        "elimina jellyfin",
+        'apps.delete(name="jellyfin")',
+        ['apps.stop(name="jellyfin")', 'apps.update(name="jellyfin")', 'apps.logs(name="jellyfin")'],
+    ),
+    (
+        "what apps are running?",
+        'apps.list(status="running")',
+        ['apps.list(status="stopped")', "hosts.list()", "help()"],
+    ),
 ]
 
 

@@ -72,3 +72,12 @@ def test_plan_confirm_run_delete_and_undo(px: Any) -> None:
 
     actions = [entry.action for entry in px.audit(200) if entry.front_end == "omni"]
     assert {"omni.plan", "omni.confirm", "omni.step", "omni.undo"} <= set(actions)
+
+
+def test_a_bulk_stop_leaves_the_excepted_app_running(px: Any) -> None:
+    for name in ("gitea", "plex", "gotify"):  # three small gotify installs under those names
+        px.apps.deploy("gotify", name=name)
+    result = ask(px, "ferma tutte le app tranne plex", ranker=None).run(confirm=True)
+    assert result.ok, result.summary()
+    states = {app.name: app.status.value for app in px.apps.list()}
+    assert states == {"gitea": "stopped", "gotify": "stopped", "plex": "running"}

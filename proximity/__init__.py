@@ -32,9 +32,27 @@ if TYPE_CHECKING:
     from proximity.client import AsyncProximity, Proximity
 
 __all__ = [
-    "AlreadyExists", "AsyncProximity", "AuthFailed", "Cancelled", "CommandFailed", "ConfirmationRequired", "Conflict",
-    "HealthCheckFailed", "HostKeyMismatch", "HostUnreachable", "InsecureConnectionWarning", "Locked", "NotFound", "PermissionDenied", "Proximity",
-    "ProximityError", "ServerError", "TLSVerificationFailed", "TaskFailed", "Timeout", "ValidationError",
+    "AlreadyExists",
+    "AsyncProximity",
+    "AuthFailed",
+    "Cancelled",
+    "CommandFailed",
+    "ConfirmationRequired",
+    "Conflict",
+    "HealthCheckFailed",
+    "HostKeyMismatch",
+    "HostUnreachable",
+    "InsecureConnectionWarning",
+    "Locked",
+    "NotFound",
+    "PermissionDenied",
+    "Proximity",
+    "ProximityError",
+    "ServerError",
+    "TLSVerificationFailed",
+    "TaskFailed",
+    "Timeout",
+    "ValidationError",
     "__version__",
 ]
 

@@ -19,4 +19,6 @@ def data_dir(name: str) -> Path:
     checkout = PACKAGE_DIR.parent / name
     if checkout.is_dir():
         return checkout
-    raise FileNotFoundError(f"Proximity data folder {name!r} not found (looked in {installed} and {checkout})")
+    raise FileNotFoundError(
+        f"Proximity data folder {name!r} not found (looked in {installed} and {checkout})"
+    )

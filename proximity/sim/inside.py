@@ -143,7 +143,7 @@ class ContainerInside(ShellCommands, SystemCommands):
         *,
         time_scale: float = 1.0,
         serve_http: bool = True,
-    ) -> "ContainerInside":
+    ) -> ContainerInside:
         inside = cls(ostemplate, oci_image, time_scale=time_scale, serve_http=serve_http)
         inside._seed_files()
         return inside
@@ -196,7 +196,7 @@ class ContainerInside(ShellCommands, SystemCommands):
     @classmethod
     def from_dict(
         cls, data: dict[str, Any], *, time_scale: float = 1.0, serve_http: bool = True
-    ) -> "ContainerInside":
+    ) -> ContainerInside:
         """A stopped container with this disk; call ``boot`` to run it."""
         if data.get("format") != FORMAT_VERSION:
             raise ValueError(f"unsupported inside format {data.get('format')!r}")
@@ -381,18 +381,17 @@ class ContainerInside(ShellCommands, SystemCommands):
     # -- exec ------------------------------------------------------------------------------------------
     def exec(self, argv: list[str], stdin: bytes = b"") -> ExecResult:
         """Run ``argv`` as ``lxc-attach`` would (no shell). Every argv is recorded in ``exec_log``."""
-        with self._exec_lock:
-            with self._lock:
-                self.exec_log.append(list(argv))
-                if not self.running:
-                    return ExecResult(1, b"", b"container is not running\n")
-                notify = self._on_change
-                before = self._disk_digest() if notify else b""
-                try:
-                    out = self._run(list(argv), stdin, {"PATH": DEFAULT_PATH, "HOME": "/root"})
-                except Interrupted:
-                    out = Output(rc=137)
-                changed = notify is not None and self._disk_digest() != before
+        with self._exec_lock, self._lock:
+            self.exec_log.append(list(argv))
+            if not self.running:
+                return ExecResult(1, b"", b"container is not running\n")
+            notify = self._on_change
+            before = self._disk_digest() if notify else b""
+            try:
+                out = self._run(list(argv), stdin, {"PATH": DEFAULT_PATH, "HOME": "/root"})
+            except Interrupted:
+                out = Output(rc=137)
+            changed = notify is not None and self._disk_digest() != before
         self._sync_responders()
         if changed and notify is not None:
             notify()

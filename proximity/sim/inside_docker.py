@@ -58,7 +58,7 @@ class Output:
     def err(self, line: str) -> None:
         self.stderr.append(line)
 
-    def fail(self, message: str, rc: int = 1) -> "Output":
+    def fail(self, message: str, rc: int = 1) -> Output:
         self.stderr.append(message)
         self.rc = rc
         return self
@@ -104,7 +104,7 @@ class DockerContainer:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DockerContainer":
+    def from_dict(cls, data: dict[str, Any]) -> DockerContainer:
         values = dict(data)
         values["ports"] = [PortBinding(**p) for p in data["ports"]]
         values["log"] = [(float(t), str(m)) for t, m in data["log"]]
@@ -179,7 +179,7 @@ class DockerEngine:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DockerEngine":
+    def from_dict(cls, data: dict[str, Any]) -> DockerEngine:
         engine = cls()
         engine.images = {str(k): int(v) for k, v in data["images"].items()}
         engine.containers = {k: DockerContainer.from_dict(v) for k, v in data["containers"].items()}
@@ -539,8 +539,7 @@ class DockerEngine:
     ) -> Output:
         if not ({"-d", "--detach"} & set(args)):
             return out.fail(
-                "proximity-sim: 'docker compose up' without -d would attach to the containers; "
-                "run it with -d"
+                "proximity-sim: 'docker compose up' without -d would attach to the containers; run it with -d"
             )
         flags, names = _split_args(args, UP_VALUE_FLAGS)
         unknown = [name for name in names if name not in spec.services]

@@ -154,7 +154,7 @@ class VirtualFs:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VirtualFs":
+    def from_dict(cls, data: dict[str, Any]) -> VirtualFs:
         fs = cls()
         fs.dirs = {path: int(mode) for path, mode in data["dirs"].items()}
         fs.dirs.setdefault("/", 0o755)

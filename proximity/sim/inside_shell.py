@@ -62,15 +62,13 @@ class ShellCommands:
         if args == ["-a"]:
             return Output(
                 stdout=[
-                    f"Linux {self.hostname} 6.17.2-1-pve #1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 "
-                    "x86_64 GNU/Linux"
+                    f"Linux {self.hostname} 6.17.2-1-pve #1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 x86_64 GNU/Linux"
                 ]
             )
         bad = [a for a in args if a not in fields]
         if bad:
             return Output().fail(
-                f"uname: invalid option -- '{bad[0].lstrip('-')}'\n"
-                "Try 'uname --help' for more information."
+                f"uname: invalid option -- '{bad[0].lstrip('-')}'\nTry 'uname --help' for more information."
             )
         return Output(stdout=[" ".join(fields[a] for a in args)])
 
@@ -315,9 +313,12 @@ def split_sequence(command: str) -> tuple[list[tuple[list[str], str]], str | Non
         if token in (";", "&&", "||"):
             sequence.append((current, operator))
             current, operator = [], token
-        elif token and set(token) <= set(";&|<>()"):
-            return [], f"only simple commands joined by '&&', '||' or ';' are simulated (found {token!r})"
-        elif any(ch in token for ch in "`$") or token.startswith(("<", ">")):
+        elif (
+            token
+            and set(token) <= set(";&|<>()")
+            or any(ch in token for ch in "`$")
+            or token.startswith(("<", ">"))
+        ):
             return [], f"only simple commands joined by '&&', '||' or ';' are simulated (found {token!r})"
         else:
             current.append(token)

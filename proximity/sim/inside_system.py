@@ -64,7 +64,7 @@ class Service:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Service":
+    def from_dict(cls, data: dict[str, Any]) -> Service:
         return cls(
             name=data["name"],
             description=data["description"],
@@ -296,7 +296,7 @@ class SystemCommands:
         del service.log[:-JOURNAL_SIZE]
 
     def _unit(self, raw: str) -> str:
-        return raw[: -len(".service")] if raw.endswith(".service") else raw
+        return raw.removesuffix(".service")
 
     def _cmd_systemctl(self, args: list[str], stdin: bytes, env: dict[str, str]) -> Output:
         options = {a for a in args if a.startswith("-")}
@@ -472,8 +472,7 @@ class SystemCommands:
         service.enabled = args[0] == "add"
         return Output(
             stdout=[
-                f" * service {args[1]} {'added to' if service.enabled else 'removed from'} "
-                "runlevel default"
+                f" * service {args[1]} {'added to' if service.enabled else 'removed from'} runlevel default"
             ]
         )
 

@@ -73,10 +73,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes; don't let them wait 40 ms
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+    def do_GET(self) -> None:
         self._answer(with_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(with_body=False)
 
     def _answer(self, *, with_body: bool) -> None:
@@ -123,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
         request_bytes = len(self.requestline) + sum(len(k) + len(v) + 4 for k, v in self.headers.items())
         container.count_traffic(request_bytes, len(body) + 160)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the http.server signature
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("%s:%s %s", self.server.server_address[0], self.server.server_address[1], format % args)
 
 

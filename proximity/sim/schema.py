@@ -208,8 +208,14 @@ class _Checker:
             return False
         return True
 
-    def check_object(self, path: str | None, properties: Mapping[str, Any], value: Any,
-                     additional: Any, errors: dict[str, str]) -> None:
+    def check_object(
+        self,
+        path: str | None,
+        properties: Mapping[str, Any],
+        value: Any,
+        additional: Any,
+        errors: dict[str, str],
+    ) -> None:
         if not isinstance(value, dict):
             _add_error(errors, path, "an object is required")
             return
@@ -227,8 +233,11 @@ class _Checker:
                 if isinstance(requires, dict):
                     self.check_prop(value, requires, path or "", errors)
                 elif requires and value.get(requires) is None:
-                    _add_error(errors, _child_path(path, requires),
-                               f"missing property - '{child}' requires this property")
+                    _add_error(
+                        errors,
+                        _child_path(path, requires),
+                        f"missing property - '{child}' requires this property",
+                    )
                 continue
             if additional is not None and not _perl_true(additional) and not isinstance(additional, dict):
                 _add_error(errors, child, ADDITIONAL_PROPERTY_ERROR)
@@ -255,8 +264,9 @@ class _Checker:
             return
         if isinstance(value, dict):
             if schema.get("properties") is not None or _perl_true(schema.get("additionalProperties")):
-                self.check_object(path, schema.get("properties") or {}, value,
-                                  schema.get("additionalProperties"), errors)
+                self.check_object(
+                    path, schema.get("properties") or {}, value, schema.get("additionalProperties"), errors
+                )
             return
         self.check_scalar(value, schema, path, errors)
 
@@ -320,8 +330,9 @@ class _Checker:
             assert verifier is not None
             verifier(value)
 
-    def parse_property_string(self, format_: str | Mapping[str, Any], data: str,
-                              path: str | None = None) -> dict[str, Any]:
+    def parse_property_string(
+        self, format_: str | Mapping[str, Any], data: str, path: str | None = None
+    ) -> dict[str, Any]:
         """``PVE::JSONSchema::parse_property_string`` (additional properties refused, as PVE defaults)."""
         validator = None
         if isinstance(format_, str):
@@ -414,9 +425,10 @@ _SCALAR_ALTERNATIVES = {
     # PVE's validator sees Perl scalars: a numeric string passes as an integer and a number passes as a
     # string, so the JSON a real node sends mixes both. ``strict`` keeps only the declared JSON type.
     "integer": ({"type": "integer"}, {"type": ["integer", "string"], "pattern": r"^[+-]?\d+\n?$"}),
-    "number": ({"type": "number"},
-               {"type": ["number", "string"],
-                "pattern": r"^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?\n?$"}),
+    "number": (
+        {"type": "number"},
+        {"type": ["number", "string"], "pattern": r"^[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?\n?$"},
+    ),
     "string": ({"type": "string"}, {"type": ["string", "number"]}),
     # PVE emits booleans as JSON true/false or as 1/0.
     "boolean": ({"type": ["boolean", "integer"], "minimum": 0, "maximum": 1},) * 2,
@@ -552,8 +564,12 @@ class PveSchema:
             subschema = _indexed_property(properties, key, self.indexed_key_counts) or {}
             format_ = subschema.get("format")
             if _perl_true(value) or isinstance(value, (list, dict)) and value:
-                if (isinstance(value, list) and subschema.get("type") == "string"
-                        and isinstance(format_, str) and format_.endswith("-list")):
+                if (
+                    isinstance(value, list)
+                    and subschema.get("type") == "string"
+                    and isinstance(format_, str)
+                    and format_.endswith("-list")
+                ):
                     value = ",".join(perl_str(item) for item in value)
                 elif not isinstance(value, (list, dict)) and subschema.get("type") == "array":
                     value = [value]
@@ -579,8 +595,11 @@ def parse_property_string(format_name_or_obj: str | Mapping[str, Any], value: st
     """
     checker = _Checker({})
     parsed = checker.parse_property_string(format_name_or_obj, value)
-    format_ = (NAMED_PROPERTY_FORMATS.get(format_name_or_obj, {}) if isinstance(format_name_or_obj, str)
-               else format_name_or_obj)
+    format_ = (
+        NAMED_PROPERTY_FORMATS.get(format_name_or_obj, {})
+        if isinstance(format_name_or_obj, str)
+        else format_name_or_obj
+    )
     return {key: _coerce(item, format_.get(key)) for key, item in parsed.items()}
 
 

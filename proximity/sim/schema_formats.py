@@ -249,8 +249,11 @@ def verify_startup_order(value: str) -> None:
         for part in value.split(","):
             if re.search(r"^\s*$", part):
                 continue
-            if not (perl_match(r"(order=)?(\d+)", part) or perl_match(r"up=(\d+)", part)
-                    or perl_match(r"down=(\d+)", part)):
+            if not (
+                perl_match(r"(order=)?(\d+)", part)
+                or perl_match(r"up=(\d+)", part)
+                or perl_match(r"down=(\d+)", part)
+            ):
                 return False
         return True
 
@@ -269,18 +272,57 @@ def verify_task_status_type(value: str) -> None:
 
 
 # PVE 9 privileges (PVE::AccessControl $privgroups); VM.Monitor was dropped in PVE 9.
-PRIVILEGES = frozenset({
-    "Datastore.Allocate", "Datastore.AllocateSpace", "Datastore.AllocateTemplate", "Datastore.Audit",
-    "Group.Allocate", "Mapping.Audit", "Mapping.Modify", "Mapping.Use", "Permissions.Modify",
-    "Pool.Allocate", "Pool.Audit", "Realm.Allocate", "Realm.AllocateUser", "SDN.Allocate", "SDN.Audit",
-    "SDN.Use", "Sys.AccessNetwork", "Sys.Audit", "Sys.Console", "Sys.Incoming", "Sys.Modify",
-    "Sys.PowerMgmt", "Sys.Syslog", "User.Modify", "VM.Allocate", "VM.Audit", "VM.Backup", "VM.Clone",
-    "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Cloudinit", "VM.Config.Disk", "VM.Config.HWType",
-    "VM.Config.Memory", "VM.Config.Network", "VM.Config.Options", "VM.Console", "VM.GuestAgent.Audit",
-    "VM.GuestAgent.FileRead", "VM.GuestAgent.FileSystemMgmt", "VM.GuestAgent.FileWrite",
-    "VM.GuestAgent.Unrestricted", "VM.Migrate", "VM.PowerMgmt", "VM.Replicate", "VM.Snapshot",
-    "VM.Snapshot.Rollback",
-})
+PRIVILEGES = frozenset(
+    {
+        "Datastore.Allocate",
+        "Datastore.AllocateSpace",
+        "Datastore.AllocateTemplate",
+        "Datastore.Audit",
+        "Group.Allocate",
+        "Mapping.Audit",
+        "Mapping.Modify",
+        "Mapping.Use",
+        "Permissions.Modify",
+        "Pool.Allocate",
+        "Pool.Audit",
+        "Realm.Allocate",
+        "Realm.AllocateUser",
+        "SDN.Allocate",
+        "SDN.Audit",
+        "SDN.Use",
+        "Sys.AccessNetwork",
+        "Sys.Audit",
+        "Sys.Console",
+        "Sys.Incoming",
+        "Sys.Modify",
+        "Sys.PowerMgmt",
+        "Sys.Syslog",
+        "User.Modify",
+        "VM.Allocate",
+        "VM.Audit",
+        "VM.Backup",
+        "VM.Clone",
+        "VM.Config.CDROM",
+        "VM.Config.CPU",
+        "VM.Config.Cloudinit",
+        "VM.Config.Disk",
+        "VM.Config.HWType",
+        "VM.Config.Memory",
+        "VM.Config.Network",
+        "VM.Config.Options",
+        "VM.Console",
+        "VM.GuestAgent.Audit",
+        "VM.GuestAgent.FileRead",
+        "VM.GuestAgent.FileSystemMgmt",
+        "VM.GuestAgent.FileWrite",
+        "VM.GuestAgent.Unrestricted",
+        "VM.Migrate",
+        "VM.PowerMgmt",
+        "VM.Replicate",
+        "VM.Snapshot",
+        "VM.Snapshot.Rollback",
+    }
+)
 
 
 def verify_privilege(value: str) -> None:
@@ -347,9 +389,19 @@ def verify_storage_pair(value: str) -> None:
 
 
 # --- pve-calendar-event ---------------------------------------------------------------------------------
-_CAL_KEYWORDS = frozenset({
-    "minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly", "semiannually",
-})
+_CAL_KEYWORDS = frozenset(
+    {
+        "minutely",
+        "hourly",
+        "daily",
+        "weekly",
+        "monthly",
+        "yearly",
+        "annually",
+        "quarterly",
+        "semiannually",
+    }
+)
 _WEEKDAY = r"(?:mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 _WEEKDAY_ITEM = rf"{_WEEKDAY}(?:\.\.{_WEEKDAY})?"
 _WEEKDAYS_RE = re.compile(rf"^{_WEEKDAY_ITEM}(?:,{_WEEKDAY_ITEM})*$", re.IGNORECASE)
@@ -458,8 +510,10 @@ _PRUNE_OPTION = {"optional": 1, "type": "integer", "minimum": 0, "format_descrip
 NAMED_PROPERTY_FORMATS: dict[str, dict[str, Any]] = {
     "prune-backups": {
         "keep-all": {"type": "boolean", "optional": 1},
-        **{f"keep-{period}": dict(_PRUNE_OPTION)
-           for period in ("last", "hourly", "daily", "weekly", "monthly", "yearly")},
+        **{
+            f"keep-{period}": dict(_PRUNE_OPTION)
+            for period in ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+        },
     },
     "backup-performance": {
         "max-workers": {"type": "integer", "minimum": 1, "maximum": 256, "default": 16, "optional": 1},

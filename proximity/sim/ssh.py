@@ -65,7 +65,7 @@ class SshServerHandle:
     host_key_fingerprint: str  # "SHA256:..."
     host_public_key: str  # OpenSSH format, for a known_hosts line
     addresses: list[str]
-    _service: "_SshService" = field(repr=False)
+    _service: _SshService = field(repr=False)
 
     def authorize_key(self, public_key: str) -> None:
         """Let this OpenSSH-format public key log in as root (as ``/root/.ssh/authorized_keys`` would)."""

@@ -4,7 +4,6 @@ usage only for what runs, the catalog's look, a backup's time."""
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -14,9 +14,7 @@ from .helpers import DEBIAN, create_ct, log_lines, ok, wait
 UPID = re.compile(r"^UPID:pve\d:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:\w+:\d*:[^:]+:$")
 
 
-def test_create_start_inspect_stop_delete_with_token(
-    proxmox: Any, new_vmid: Any, simulator: Any
-) -> None:
+def test_create_start_inspect_stop_delete_with_token(proxmox: Any, new_vmid: Any, simulator: Any) -> None:
     vmid = new_vmid()
     upid = proxmox.nodes("pve1").lxc.post(
         vmid=vmid,

@@ -52,7 +52,10 @@ def test_interfaces_carry_pve9_hardware_address_and_ip_addresses(
             }
         eth0 = rows["eth0"]
         lease = eth0["ip-addresses"][0]
-        assert lease["ip-address"].startswith(simulator.cluster.ct_net + ".") and lease["ip-address-type"] == "inet"
+        assert (
+            lease["ip-address"].startswith(simulator.cluster.ct_net + ".")
+            and lease["ip-address-type"] == "inet"
+        )
         assert eth0["inet"] == f"{lease['ip-address']}/16" and lease["prefix"] == 16
         eth1 = rows["eth1"]
         assert eth1["inet"] == "10.20.0.5/24"

@@ -139,14 +139,22 @@ def test_enumeration_and_pattern(schema: PveSchema) -> None:
 
 
 def test_named_formats_answer_with_pve_text(schema: PveSchema) -> None:
-    errors = errors_of(schema, "GET", "/nodes/{node}/storage/{storage}/content",
-                       {"node": "pve1", "storage": "1bad", "content": "movies"})
+    errors = errors_of(
+        schema,
+        "GET",
+        "/nodes/{node}/storage/{storage}/content",
+        {"node": "pve1", "storage": "1bad", "content": "movies"},
+    )
     assert errors == {
         "storage": "invalid format - storage ID '1bad' contains illegal characters\n",
         "content": "invalid format - invalid content type 'movies'\n",
     }
-    errors = errors_of(schema, "POST", "/nodes/{node}/lxc/{vmid}/snapshot",
-                       {"node": "pve1", "vmid": "100", "snapname": "1st"})
+    errors = errors_of(
+        schema,
+        "POST",
+        "/nodes/{node}/lxc/{vmid}/snapshot",
+        {"node": "pve1", "vmid": "100", "snapname": "1st"},
+    )
     assert errors == {"snapname": "invalid format - invalid configuration ID '1st'\n"}
 
 
@@ -161,16 +169,22 @@ def test_list_formats_split_and_join(schema: PveSchema) -> None:
 
 
 def test_requires_names_the_missing_partner(schema: PveSchema) -> None:
-    errors = errors_of(schema, "POST", "/access/ticket",
-                       {"username": "root@pam", "password": "secret", "privs": "VM.Audit"})
+    errors = errors_of(
+        schema, "POST", "/access/ticket", {"username": "root@pam", "password": "secret", "privs": "VM.Audit"}
+    )
     assert errors == {"path": "missing property - 'privs' requires this property"}
 
 
 def test_integers_and_numbers_are_coerced(schema: PveSchema) -> None:
     values = schema.validate(*CREATE, create_params(memory="+1024", cpulimit="1.5", swap="0512", start="0"))
     assert values == {
-        "node": "pve1", "vmid": 100, "ostemplate": "local:vztmpl/debian-12-standard.tar.zst",
-        "memory": 1024, "cpulimit": 1.5, "swap": 512, "start": False,
+        "node": "pve1",
+        "vmid": 100,
+        "ostemplate": "local:vztmpl/debian-12-standard.tar.zst",
+        "memory": 1024,
+        "cpulimit": 1.5,
+        "swap": 512,
+        "start": False,
     }
     # the format check runs before the number check, so a signed VMID is refused as PVE refuses it
     assert errors_of(schema, *CREATE, create_params(vmid="+105")) == {
@@ -246,12 +260,18 @@ def test_parse_property_string_helper(schema: PveSchema) -> None:
     assert net is not None and isinstance(net["format"], dict)
     parsed = parse_property_string(net["format"], "name=eth0,bridge=vmbr0,firewall=on,tag=5,rate=1.5,ip=dhcp")
     assert parsed == {
-        "name": "eth0", "bridge": "vmbr0", "firewall": True, "tag": 5, "rate": 1.5, "ip": "dhcp",
+        "name": "eth0",
+        "bridge": "vmbr0",
+        "firewall": True,
+        "tag": 5,
+        "rate": 1.5,
+        "ip": "dhcp",
     }
     rootfs = schema.property_schema(*CREATE, "rootfs")
     assert rootfs is not None
     assert parse_property_string(rootfs["format"], "local-lvm:vm-100-disk-0,size=8G") == {
-        "volume": "local-lvm:vm-100-disk-0", "size": "8G",
+        "volume": "local-lvm:vm-100-disk-0",
+        "size": "8G",
     }
     assert parse_property_string("prune-backups", "keep-last=0") == {"keep-all": True}
     with pytest.raises(PropertyStringError) as caught:
@@ -265,19 +285,45 @@ def test_parse_property_string_helper(schema: PveSchema) -> None:
 @pytest.mark.parametrize(
     ("verifier", "good", "bad", "message"),
     [
-        (verify_ipv6_config, ["auto", "fd00::1/64"], ["fd00::1", "fd00::1/200"],
-         "value does not look like a valid ipv6 network configuration\n"),
-        (verify_mac_addr, ["BC:24:11:00:00:01"], ["01:00:5e:00:00:01", "bc:24:11"],
-         "value does not look like a valid unicast MAC address\n"),
+        (
+            verify_ipv6_config,
+            ["auto", "fd00::1/64"],
+            ["fd00::1", "fd00::1/200"],
+            "value does not look like a valid ipv6 network configuration\n",
+        ),
+        (
+            verify_mac_addr,
+            ["BC:24:11:00:00:01"],
+            ["01:00:5e:00:00:01", "bc:24:11"],
+            "value does not look like a valid unicast MAC address\n",
+        ),
         (verify_poolid, ["media", "lab/web"], ["a b", "a/b/c/d"], None),
-        (verify_tokenid, ["root@pam!proximity", "a.b@pve!x-1"], ["root@pam"],
-         "value 'root@pam' does not look like a valid token ID\n"),
-        (verify_ct_timezone, ["host", "UTC", "Europe/Vienna"], ["Mars/Base"],
-         "invalid time zone 'Mars/Base'\n"),
-        (verify_calendar_event,
-         ["daily", "sat 02:00", "mon..fri *-*-* 3:30", "*/15", "sat *-1..7 15:00", "12,14,16:05",
-          "2024-06-01"],
-         ["sometimes", "mon 25:00", "02:60", "*-13-01", "mon mon", "1..0:00", "*/0"], None),
+        (
+            verify_tokenid,
+            ["root@pam!proximity", "a.b@pve!x-1"],
+            ["root@pam"],
+            "value 'root@pam' does not look like a valid token ID\n",
+        ),
+        (
+            verify_ct_timezone,
+            ["host", "UTC", "Europe/Vienna"],
+            ["Mars/Base"],
+            "invalid time zone 'Mars/Base'\n",
+        ),
+        (
+            verify_calendar_event,
+            [
+                "daily",
+                "sat 02:00",
+                "mon..fri *-*-* 3:30",
+                "*/15",
+                "sat *-1..7 15:00",
+                "12,14,16:05",
+                "2024-06-01",
+            ],
+            ["sometimes", "mon 25:00", "02:60", "*-13-01", "mon mon", "1..0:00", "*/0"],
+            None,
+        ),
         (verify_storage_pair, ["1", "local-lvm", "local:other"], ["a:b:c", "1x:2y"], None),
     ],
 )
@@ -391,9 +437,30 @@ def test_returns_schema_of_every_endpoint_is_valid_json_schema(schema: PveSchema
 
 
 # --- robustness: any input ends in a result or a ParameterError, never a crash ----------------------------
-_KEYS = st.sampled_from(["vmid", "node", "memory", "cpulimit", "net0", "net7", "rootfs", "mp3", "features",
-                         "tags", "start", "arch", "startup", "hostname", "nameserver", "timezone", "dev0",
-                         "unused2", "ssh-public-keys", "bogus"])
+_KEYS = st.sampled_from(
+    [
+        "vmid",
+        "node",
+        "memory",
+        "cpulimit",
+        "net0",
+        "net7",
+        "rootfs",
+        "mp3",
+        "features",
+        "tags",
+        "start",
+        "arch",
+        "startup",
+        "hostname",
+        "nameserver",
+        "timezone",
+        "dev0",
+        "unused2",
+        "ssh-public-keys",
+        "bogus",
+    ]
+)
 _SHAPED = ["name=eth0", "name=eth0,ip=dhcp,,", "=", ",", "a=b=c", "local-lvm:8,size=1.5G", "+1", "1e3", ""]
 _CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cs",))
 _TEXT = st.text(_CHARACTERS, max_size=40) | st.sampled_from(_SHAPED)

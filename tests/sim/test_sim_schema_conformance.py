@@ -74,8 +74,9 @@ def test_every_route_is_in_the_generated_schema(routes: list[Any], schema: PveSc
 
 
 @pytest.mark.shared
-def test_every_route_matches_upstream_exactly(routes: list[Any], schema: PveSchema,
-                                              upstream: dict[str, dict[str, Any]]) -> None:
+def test_every_route_matches_upstream_exactly(
+    routes: list[Any], schema: PveSchema, upstream: dict[str, dict[str, Any]]
+) -> None:
     mismatched = []
     for route in routes:
         info = upstream.get(route.template, {}).get(route.method)
@@ -104,8 +105,9 @@ class LiveApi:
     def call(self, method: str, path: str, **params: Any) -> requests.Response:
         url = self.base + quote(path, safe="/:@!=,")
         send = {"params": params} if method in ("GET", "DELETE") else {"data": params}
-        return self.session.request(method, url, headers=self.headers, verify=self.ca_path, timeout=30,
-                                    **send)
+        return self.session.request(
+            method, url, headers=self.headers, verify=self.ca_path, timeout=30, **send
+        )
 
     def data(self, method: str, path: str, **params: Any) -> Any:
         response = self.call(method, path, **params)
@@ -165,22 +167,47 @@ def _build_state(api: LiveApi, served: set[tuple[str, str]], vmids: tuple[int, i
     if not templates:
         appliances = api.data("GET", f"/nodes/{node}/aplinfo")
         appliance = next(item for item in appliances if item.get("type") == "lxc")
-        run("POST", "/nodes/{node}/aplinfo", f"/nodes/{node}/aplinfo", storage="local",
-            template=appliance["template"])
+        run(
+            "POST",
+            "/nodes/{node}/aplinfo",
+            f"/nodes/{node}/aplinfo",
+            storage="local",
+            template=appliance["template"],
+        )
         templates = api.data("GET", f"/nodes/{node}/storage/local/content", content="vztmpl")
     ostemplate = templates[0]["volid"]
 
     for vmid, name in zip(vmids, ("conformance-a", "conformance-b"), strict=True):
-        run("POST", "/nodes/{node}/lxc", f"/nodes/{node}/lxc", vmid=vmid, ostemplate=ostemplate,
-            hostname=name, rootfs="local-lvm:1", net0="name=eth0,bridge=vmbr0,ip=dhcp", memory=256)
+        run(
+            "POST",
+            "/nodes/{node}/lxc",
+            f"/nodes/{node}/lxc",
+            vmid=vmid,
+            ostemplate=ostemplate,
+            hostname=name,
+            rootfs="local-lvm:1",
+            net0="name=eth0,bridge=vmbr0,ip=dhcp",
+            memory=256,
+        )
     stopped, running = (str(vmid) for vmid in vmids)
     values["vmid"] = running
     run("POST", "/nodes/{node}/lxc/{vmid}/status/start", f"/nodes/{node}/lxc/{running}/status/start")
-    run("POST", "/nodes/{node}/lxc/{vmid}/snapshot", f"/nodes/{node}/lxc/{running}/snapshot",
-        snapname="before", description="conformance")
+    run(
+        "POST",
+        "/nodes/{node}/lxc/{vmid}/snapshot",
+        f"/nodes/{node}/lxc/{running}/snapshot",
+        snapname="before",
+        description="conformance",
+    )
     values["snapname"] = "before"
-    run("POST", "/nodes/{node}/vzdump", f"/nodes/{node}/vzdump",
-        vmid=running, storage="local", mode="snapshot")
+    run(
+        "POST",
+        "/nodes/{node}/vzdump",
+        f"/nodes/{node}/vzdump",
+        vmid=running,
+        storage="local",
+        mode="snapshot",
+    )
     backups = api.data("GET", f"/nodes/{node}/storage/local/content", content="backup", vmid=running)
     values["volume"] = (backups or templates)[0]["volid"]
     if ("POST", "/pools") in served:
@@ -199,8 +226,9 @@ def _build_state(api: LiveApi, served: set[tuple[str, str]], vmids: tuple[int, i
 @pytest.fixture(scope="module")
 def live(routes: list[Any], simulator: Any, new_vmid: Callable[[], int]) -> tuple[LiveApi, LiveState]:
     """The session simulator (tests/conftest.py), with two containers of this module's own."""
-    api = LiveApi(f"{simulator.url}/api2/json", simulator.token_id, simulator.token_secret,
-                  str(simulator.ca_path))
+    api = LiveApi(
+        f"{simulator.url}/api2/json", simulator.token_id, simulator.token_secret, str(simulator.ca_path)
+    )
     return api, _build_state(api, _served(routes), (new_vmid(), new_vmid()))
 
 
@@ -239,33 +267,43 @@ def test_every_served_get_answers_as_its_returns_schema_says(
                 continue
             for error in validator.iter_errors(response.json().get("data")):
                 found.append(f"GET {path}: {error.json_path}: {error.message[:300]}")
-    unexpected = [line for template, lines in failures.items() if template not in KNOWN_MISMATCHES
-                  for line in lines]
+    unexpected = [
+        line for template, lines in failures.items() if template not in KNOWN_MISMATCHES for line in lines
+    ]
     fixed = [template for template in KNOWN_MISMATCHES if template in failures and not failures[template]]
     assert unexpected == [], "\n".join(unexpected)
     assert fixed == [], f"fixed, remove from KNOWN_MISMATCHES: {fixed}"
 
 
-def test_write_answers_satisfy_their_returns_schema(schema: PveSchema,
-                                                    live: tuple[LiveApi, LiveState]) -> None:
+def test_write_answers_satisfy_their_returns_schema(
+    schema: PveSchema, live: tuple[LiveApi, LiveState]
+) -> None:
     _api, state = live
     assert state.writes, "building the live state made no write calls"
     failures = []
     for method, template, data in state.writes:
         validator = jsonschema.Draft202012Validator(schema.returns_schema(method, template))
-        failures += [f"{method} {template}: {error.json_path}: {error.message[:300]}"
-                     for error in validator.iter_errors(data)]
+        failures += [
+            f"{method} {template}: {error.json_path}: {error.message[:300]}"
+            for error in validator.iter_errors(data)
+        ]
     assert failures == []
 
 
-def test_every_served_get_was_reached(routes: list[Any], schema: PveSchema,
-                                      live: tuple[LiveApi, LiveState]) -> None:
+def test_every_served_get_was_reached(
+    routes: list[Any], schema: PveSchema, live: tuple[LiveApi, LiveState]
+) -> None:
     _api, state = live
     unreached = [
         f"GET {route.template} (no live value for {missing})"
         for route in _get_routes(routes, schema)
-        if (missing := [name for name in schema.endpoint("GET", route.template).path_parameters
-                        if name not in state.values])
+        if (
+            missing := [
+                name
+                for name in schema.endpoint("GET", route.template).path_parameters
+                if name not in state.values
+            ]
+        )
     ]
     assert unreached == []
 
@@ -274,8 +312,15 @@ def test_every_served_get_was_reached(routes: list[Any], schema: PveSchema,
 def test_invalid_requests_answer_400_with_pve_errors(live: tuple[LiveApi, LiveState]) -> None:
     api, state = live
     node = state.values["node"]
-    response = api.call("POST", f"/nodes/{node}/lxc", vmid="100", ostemplate="local:vztmpl/x.tar.zst",
-                        start="True", net0="bridge=vmbr0", bogus="1")
+    response = api.call(
+        "POST",
+        f"/nodes/{node}/lxc",
+        vmid="100",
+        ostemplate="local:vztmpl/x.tar.zst",
+        start="True",
+        net0="bridge=vmbr0",
+        bogus="1",
+    )
     assert (response.status_code, response.reason) == (400, "Parameter verification failed.")
     assert response.json()["errors"] == {
         "start": "type check ('boolean') failed - got 'True'",

@@ -89,8 +89,14 @@ def test_generator_refuses_indexed_keys_without_a_known_range(monkeypatch: pytes
 def test_generator_output_shape(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(gen, "SERVED", (("GET", "/version"),))
     upstream = tmp_path / "apidata.json"
-    info = {"method": "GET", "name": "version", "description": "API version details.\n\nMore text.",
-            "allowtoken": 1, "permissions": {"user": "all"}, "returns": {"type": "object"}}
+    info = {
+        "method": "GET",
+        "name": "version",
+        "description": "API version details.\n\nMore text.",
+        "allowtoken": 1,
+        "permissions": {"user": "all"},
+        "returns": {"type": "object"},
+    }
     upstream.write_text(json.dumps(_tree({"/version": {"GET": info}})))
     out = tmp_path / "schema.json"
     assert gen.main(["--apidata", str(upstream), "--out", str(out)]) == 0

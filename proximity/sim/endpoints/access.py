@@ -135,7 +135,6 @@ def delete_token(call: Call) -> None:
     _may_manage_tokens(call, userid)
     call.services.auth.remove_token(userid, tokenid)
     call.cluster.changed()
-    return None
 
 
 def list_acl(call: Call) -> list[dict[str, Any]]:
@@ -181,7 +180,6 @@ def update_acl(call: Call) -> None:
             else:
                 auth.grant(path, subject, role, call.flag("propagate", True))
     call.cluster.changed()
-    return None
 
 
 def list_roles(call: Call) -> list[dict[str, Any]]:

@@ -256,7 +256,6 @@ def create_pool(call: Call) -> None:
             raise fail(f"pool '{poolid}' already exists")
         call.cluster.pools[poolid] = Pool(poolid, call.text("comment") or "")
         call.cluster.changed()
-    return None
 
 
 def _pool(call: Call) -> Pool:
@@ -297,7 +296,6 @@ def update_pool(call: Call) -> None:
             call.cluster.storage(storage)
             (pool.storages.discard if remove else pool.storages.add)(storage)
         call.cluster.changed()
-    return None
 
 
 def delete_pool(call: Call) -> None:
@@ -307,7 +305,6 @@ def delete_pool(call: Call) -> None:
             raise fail("pool is not empty")
         del call.cluster.pools[pool.poolid]
         call.cluster.changed()
-    return None
 
 
 POOL = "/pool/{poolid}"

@@ -142,7 +142,6 @@ def update_config(call: Call) -> None:
         if "hostname" in updates:
             call.attach_inside(ct, ct.inside)  # tells the inside its new name
         call.cluster.changed()
-    return None
 
 
 def current_status(call: Call) -> dict[str, Any]:

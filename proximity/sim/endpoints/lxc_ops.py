@@ -184,7 +184,6 @@ def template(call: Call) -> None:
             ct.config[key] = ",".join([spec.pop("volume")] + [f"{k}={v}" for k, v in spec.items()])
         ct.config["template"] = 1
         cluster.changed()
-    return None
 
 
 # -- resize ----------------------------------------------------------------------------------------

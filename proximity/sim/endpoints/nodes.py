@@ -253,7 +253,6 @@ def stop_task(call: Call) -> None:
     if task.user.split("!")[0] != call.identity.userid:
         call.check(f"/nodes/{task.node}", "Sys.Modify")
     call.services.tasks.stop(task.upid)
-    return None
 
 
 # -- appliances and OCI ---------------------------------------------------------------------------

@@ -178,7 +178,6 @@ def update_snapshot_config(call: Call) -> None:
         if call.text("description") is not None:
             snap.description = call.text("description") or ""
         call.cluster.changed()
-    return None
 
 
 VM = "/vms/{vmid}"

@@ -156,7 +156,6 @@ def update_content(call: Call) -> None:
                 raise fail("protection is only supported for backups")
             volume.protected = call.flag("protected")
         call.cluster.changed()
-    return None
 
 
 def delete_content(call: Call) -> str:

@@ -306,4 +306,3 @@ def test_a_snapshot_proxmox_already_took_counts_as_done(px: Any, sim: Any) -> No
     assert pve.snapshots(app.node, app.vmid) == ["pxupdatejob42"]
     with pytest.raises(TaskFailed, match="already used"):
         pve.snapshot(app.node, app.vmid, "pxupdatejob42")  # without the caller's word it is an error
-

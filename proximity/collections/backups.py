@@ -11,6 +11,7 @@ import anyio
 from proximity.catalog.schema import CatalogEntry
 from proximity.collections.common import (
     app_url,
+    check_app_health,
     check_name,
     is_running,
     job_tag,
@@ -366,6 +367,11 @@ class AsyncBackups:
             entry = core.catalog.get(app.catalog_id)
             core.store.update_app(app.name, status=AppStatus.RUNNING, ip=ip, url=app_url(entry, ip))
 
+        async def healthy(ctx: StepContext) -> None:
+            app = core.store.get_app(values["app"])
+            if app.ip is not None:
+                await ctx.report(await check_app_health(core, app.catalog_id, app.ip))
+
         if values["mode"] == "in-place":
             return [
                 Step("stop", stop, start_if_it_ran, label="Stop the app"),
@@ -376,6 +382,7 @@ class AsyncBackups:
             Step("restore", restore_new, destroy_new, retry=False, label="Restore into a new container"),
             Step("record", record_new, unrecord, label="Record the new app"),
             Step("start", start, label="Start it"),
+            Step("health", healthy, retry=False, label="Wait for the health check"),
         ]
 
     # ------------------------------------------------------------ schedules

@@ -64,6 +64,20 @@ async def wait_ip(core: Core, host: PveHost, node: str, vmid: int, timeout_s: fl
     raise Timeout(f"CT {vmid} got no IPv4 address within {timeout_s:.0f}s")
 
 
+async def check_app_health(core: Core, catalog_id: str, ip: str) -> str:
+    """Wait for an app (recorded under ``catalog_id``, answering on ``ip``) to pass its entry's health check."""
+    entry = core.catalog.get(catalog_id)
+    if entry is None or entry.healthcheck is None:
+        return "no health check declared"
+    values = {
+        "catalog_id": entry.id,
+        "ip": ip,
+        "health": entry.healthcheck.model_dump(),
+        "health_timeout_s": core.settings.health_timeout_s,
+    }
+    return await check_health(core, values)
+
+
 async def check_health(core: Core, values: dict[str, Any]) -> str:
     health = values.get("health")
     if not health:

@@ -8,6 +8,7 @@ from proximity.collections import install as installer
 from proximity.collections.common import (
     JOB_TAG,
     app_url,
+    check_app_health,
     check_health,
     ct_description,
     is_running,
@@ -261,16 +262,7 @@ def clone_steps(core: Core, values: dict[str, Any]) -> list[Step]:
         values["ip"] = await wait_ip(core, pve(), node, values["vmid"])
         app = core.store.get_app(new_name)
         entry = core.catalog.get(app.catalog_id)
-        if entry is not None and entry.healthcheck:
-            await check_health(
-                core,
-                {
-                    "catalog_id": entry.id,
-                    "ip": values["ip"],
-                    "health": entry.healthcheck.model_dump(),
-                    "health_timeout_s": core.settings.health_timeout_s,
-                },
-            )
+        await check_app_health(core, app.catalog_id, values["ip"])
         core.store.update_app(
             new_name,
             status=AppStatus.RUNNING,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from proximity import ConfirmationRequired, Conflict
+from proximity import ConfirmationRequired, Conflict, HealthCheckFailed
 from proximity.models import AppStatus, utcnow
 
 APP = "gotify"
@@ -58,6 +58,21 @@ def test_delete_keeps_a_final_backup_unless_purged(px: Any, sim: Any) -> None:
     assert (back.catalog_id, back.install_method) == (APP, app.install_method)
     assert [p.port for p in back.ports] == [p.port for p in app.ports]
     assert back.url and back.ip and back.url.startswith(f"http://{back.ip}:")
+
+
+def test_a_restore_as_new_that_never_becomes_healthy_is_rolled_back(px: Any, sim: Any) -> None:
+    app = px.apps.deploy(APP, name="source")
+    backup = px.backups.create("source")
+    before = set(sim.cluster.containers)
+    for vmid in range(100, 1000):  # whatever VMID the restore gets, its app never answers
+        if vmid != app.vmid:
+            sim.faults.app_never_healthy(vmid)
+    px.update_settings(health_timeout_s=1)
+    with pytest.raises(HealthCheckFailed):
+        px.backups.restore(backup.volid, as_name="sick")
+    assert set(sim.cluster.containers) == before  # the new CT is gone
+    assert px.store.find_app("sick") is None
+    assert px.apps.get("source").status == AppStatus.RUNNING
 
 
 def test_schedules_run_when_due_and_prune(px: Any, sim: Any) -> None:

@@ -15,7 +15,7 @@ class Action(StrEnum):
     STOP = "apps.stop"
     RESTART = "apps.restart"
     DELETE = "apps.delete"
-    CLONE = "apps.clone"  # these four are reached from the Omni-Prompt chat only (no button yet)
+    CLONE = "apps.clone"  # these four: the App page's maintenance buttons and the Omni-Prompt chat
     UPDATE = "apps.update"
     MIGRATE = "apps.migrate"
     RESIZE = "apps.resize"

@@ -22,7 +22,7 @@ from dashboards.users import Role, Theme, User, UserStore
 from proximity.catalog.schema import CatalogEntry
 from proximity.client import Proximity
 from proximity.errors import ConfirmationRequired, NotFound, PermissionDenied, ProximityError
-from proximity.models import App, Backup, Host, Job, JobEvent, Node, Schedule, Storage
+from proximity.models import App, Backup, Host, Job, JobEvent, MetricPoint, Node, Schedule, Storage
 from proximity.omni.ask import ask as omni_ask
 from proximity.omni.planner import Ranker
 from proximity.omni.runner import RunResult
@@ -40,6 +40,44 @@ class Placement:
     node: str
     free_mb: int
     candidates: list[str]
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    """What a safe update did: the app runs the catalog's version and passed its health check, or the job
+    failed and was rolled back (``undone`` the steps put back, ``undo_failed`` those that could not be)."""
+
+    app: str
+    version_before: str
+    version_after: str
+    status: str
+    job_id: str | None  # None: nothing ran (an OCI install already at the catalog's version)
+    error: str = ""  # the typed error that stopped the update, "HealthCheckFailed: ..."
+    undone: tuple[str, ...] = ()
+    undo_failed: tuple[str, ...] = ()
+
+    @property
+    def updated(self) -> bool:
+        return self.job_id is not None and not self.error
+
+    def summary(self) -> str:
+        if self.job_id is None:
+            return f"{self.app} is already at {self.version_after}: nothing to update"
+        if self.updated:
+            return (
+                f"{self.app} updated: version {self.version_after} (was {self.version_before}), "
+                f"health check passed, {self.status}"
+            )
+        if self.undo_failed:
+            return (
+                f"{self.app} update failed ({self.error}) and the rollback is incomplete: could not undo "
+                f"{', '.join(self.undo_failed)}; check the app ({self.status})"
+            )
+        undone = ", ".join(self.undone) or "nothing to undo"
+        return (
+            f"{self.app} update failed ({self.error}); rolled back automatically ({undone}): "
+            f"{self.app} is {self.status} at version {self.version_after}"
+        )
 
 
 class DashboardService:
@@ -275,6 +313,80 @@ class UserActions:
 
     def app_logs(self, name: str, lines: int = 60) -> str:
         return self._check(Action.VIEW, name).apps.logs(name, lines=lines)
+
+    def metrics(self, name: str, timeframe: str = "hour") -> list[MetricPoint]:
+        """The app's measured figures from Proxmox's RRD (``rrddata``) over ``timeframe``."""
+        return self._check(Action.VIEW, name).apps.metrics(name, timeframe=timeframe)
+
+    def migration_targets(self, name: str) -> list[str]:
+        """The online nodes of the app's host it could move to (every one but its own)."""
+        client = self._check(Action.VIEW, name)
+        app = client.apps.get(name, live=False)
+        return [n.name for n in client.hosts.nodes(app.host) if n.online and n.name != app.node]
+
+    def clone(self, name: str, new_name: str, *, on_event: Callable[[JobEvent], None] | None = None) -> App:
+        client = self._check(Action.CLONE, name)
+        self.service.events.note(f"{self.user}: cloning {name} as {new_name}")
+        app = client.apps.clone(name, new_name, on_event=on_event)
+        self._done(f"cloned {name} as {new_name} ({app.url or 'no URL'})")
+        return app
+
+    def update(self, name: str, *, on_event: Callable[[JobEvent], None] | None = None) -> UpdateOutcome:
+        """Safe update (snapshot, update, health check; rolled back automatically on failure). A rollback is
+        an outcome, not an error: it is returned with what was undone. Errors before any job ran (no update
+        method, another job on the app) are raised as they are."""
+        client = self._check(Action.UPDATE, name)
+        before = client.apps.get(name, live=False)
+        events: list[JobEvent] = []
+
+        def record(event: JobEvent) -> None:
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+
+        self.service.events.note(f"{self.user}: updating {name}")
+        error = ""
+        try:
+            client.apps.update(name, on_event=record)
+        except ProximityError as failure:
+            if not events:
+                raise
+            error = f"{type(failure).__name__}: {failure}"
+        after = client.apps.get(name)
+        outcome = UpdateOutcome(
+            app=name,
+            version_before=before.version,
+            version_after=after.version,
+            status=after.status.value,
+            job_id=events[0].job_id if events else None,
+            error=error,
+            undone=tuple(e.step or "" for e in events if e.kind == "undo-done"),
+            undo_failed=tuple(e.step or "" for e in events if e.kind == "undo-failed"),
+        )
+        self._done(outcome.summary())
+        return outcome
+
+    def resize(
+        self,
+        name: str,
+        *,
+        cores: int | None = None,
+        memory_mb: int | None = None,
+        disk_gb: int | None = None,
+        on_event: Callable[[JobEvent], None] | None = None,
+    ) -> App:
+        """Change cores, memory (MiB) or the root disk (GiB, grows only); ``None`` leaves a size as it is."""
+        client = self._check(Action.RESIZE, name)
+        app = client.apps.resize(name, cores=cores, memory_mb=memory_mb, disk_gb=disk_gb, on_event=on_event)
+        self._done(f"resized {name} to {app.cores} cores, {app.memory_mb} MiB, {app.disk_gb} GiB")
+        return app
+
+    def migrate(self, name: str, node: str, *, on_event: Callable[[JobEvent], None] | None = None) -> App:
+        client = self._check(Action.MIGRATE, name)
+        self.service.events.note(f"{self.user}: moving {name} to {node}")
+        app = client.apps.migrate(name, node, on_event=on_event)
+        self._done(f"moved {name} to {app.node} ({app.status.value})")
+        return app
 
     # ------------------------------------------------------------ backups
 

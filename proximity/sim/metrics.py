@@ -74,13 +74,17 @@ def container_figures(cluster: Cluster, ct: SimContainer, now: float) -> Contain
     cores = int(ct.config.get("cores", 1) or 1)
     running = ct.status == "running" and ct.started_at is not None
     uptime = int(now - ct.started_at) if running and ct.started_at else 0
+    maxmem = int(ct.config.get("memory", 512)) * MIB
+    maxswap = int(ct.config.get("swap", 512)) * MIB
+    # the CT's cgroup holds its memory at the limit; what does not fit is in its swap (as PVE reports it)
+    mem = min(load.mem_bytes, maxmem)
     return ContainerFigures(
         cpu=min(1.0, load.cpu / cores) if running else 0.0,
         maxcpu=cores,
-        mem=load.mem_bytes,
-        maxmem=int(ct.config.get("memory", 512)) * MIB,
-        swap=0,
-        maxswap=int(ct.config.get("swap", 512)) * MIB,
+        mem=mem,
+        maxmem=maxmem,
+        swap=min(load.mem_bytes - mem, maxswap),
+        maxswap=maxswap,
         disk=min(size, max(used, load.disk_bytes)),
         maxdisk=size,
         netin=load.netin,

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,10 @@ class Served:
     home: Path
     admin_password: str
     process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)  # the server's output so far, for failure reports
+
+    def output_tail(self, lines: int = 40) -> str:
+        return "".join(self.output[-lines:])
 
 
 def _free_port() -> int:
@@ -91,7 +95,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     # keep reading the server's output so a full pipe can never block it; kept for failure reports
     threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
     try:
-        yield Served(url, home, password, process)
+        yield Served(url, home, password, process, lines)
     finally:
         process.terminate()
         try:

@@ -135,7 +135,12 @@ def test_deploy_lifecycle_backup_restore_delete(browser: Any, served: Served) ->
     expect(page.get_by_test_id("placement")).to_contain_text("node pve")
     page.get_by_role("button", name="Confirm deploy").click()
     nav(page, "Rack")
-    seen = wait_status(page, f"led-{APP}", "running")
+    try:
+        seen = wait_status(page, f"led-{APP}", "running")
+    except AssertionError as error:
+        nav(page, "App Store")  # what the deploy said, and what the server printed
+        said = page.locator("pre.px-log").all_inner_texts()
+        raise AssertionError(f"{error}\ndeploy log: {said}\nserver:\n{served.output_tail()}") from None
     assert seen[0] == "deploying", seen
     nav(page, "App Store")  # the deploy's progress and live log stayed with the session
     expect(page.get_by_test_id("deploy-done")).to_contain_text(f"{APP} is running")

@@ -96,9 +96,12 @@ def serve(
     ready: Any = None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    behind_proxy: bool = False,
 ) -> None:
     """Serve until interrupted. ``ready`` (optional) is called with the URL once the server listens. With
-    ``tls_cert``/``tls_key`` (PEM files) it speaks HTTPS/WSS only and the session cookies are ``Secure``."""
+    ``tls_cert``/``tls_key`` (PEM files) it speaks HTTPS/WSS only and the session cookies are ``Secure``.
+    ``behind_proxy``: a TLS-terminating proxy forwards to us; its ``X-Forwarded-Proto: https`` makes the
+    cookies ``Secure`` (Tornado's xheaders)."""
     import panel as pn
 
     from dashboards.app import create_app
@@ -116,6 +119,8 @@ def serve(
         options["auth_provider"] = make_auth_provider(users, service.reader.store, allowed)
     if tls:
         options.update(ssl_certfile=str(tls_cert), ssl_keyfile=str(tls_key))
+    if behind_proxy:
+        options["use_xheaders"] = True
     server = pn.serve(
         create_app(service, login),
         address=host,

@@ -28,6 +28,12 @@ from proximity.cli._sdk import db_option, handle_errors, read_secret_file
     "--tls-cert", type=click.Path(dir_okay=False), help="PEM certificate: serve HTTPS (Secure cookies)"
 )
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="PEM private key for --tls-cert")
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="A TLS-terminating reverse proxy forwards to the dashboard: trust its X-Forwarded-Proto/-For "
+    "(session cookies become Secure when it says https). Only with a proxy in front.",
+)
 @db_option
 @click.pass_context
 @handle_errors
@@ -41,6 +47,7 @@ def dashboard(
     origins: tuple[str, ...],
     tls_cert: str | None,
     tls_key: str | None,
+    behind_proxy: bool,
     db: str | None,
 ) -> None:
     """Serve the dashboard (the All-is-Rack command deck)."""
@@ -91,6 +98,7 @@ def dashboard(
             ready=ready,
             tls_cert=Path(tls_cert) if tls_cert else None,
             tls_key=Path(tls_key) if tls_key else None,
+            behind_proxy=behind_proxy,
         )
     except DashboardConfigError as error:
         raise click.ClickException(str(error)) from None

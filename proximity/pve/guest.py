@@ -40,11 +40,13 @@ class Guest:
         return result.stdout.strip().removeprefix("status:").strip()
 
     async def write_file(self, path: str, content: str, *, secret: bool = False) -> None:
-        """mkdir -p, then tee with the content on stdin (its echo discarded), chmod 600 for secrets."""
+        """mkdir -p, then tee with the content on stdin (its echo discarded). A secret file is made empty and
+        mode 600 first, so its content never sits in a file other users of the container may read."""
         await self.exec(["mkdir", "-p", posixpath.dirname(path)], what=f"CT {self.vmid}: mkdir")
-        await self.exec(["tee", path], stdin=content, what=f"CT {self.vmid}: write {path}")
         if secret:
+            await self.exec(["tee", path], stdin="", what=f"CT {self.vmid}: create {path}")
             await self.exec(["chmod", "600", path], what=f"CT {self.vmid}: chmod {path}")
+        await self.exec(["tee", path], stdin=content, what=f"CT {self.vmid}: write {path}")
 
     async def install_docker(self) -> None:
         await self.exec(["apt-get", "update"], what=f"CT {self.vmid}: apt-get update")

@@ -110,8 +110,21 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         yield dashboard
 
 
-def _login(dashboard: Dashboard, user: str, password: str, origin: str | None = None) -> requests.Response:
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    home = tmp_path_factory.mktemp("access-proxied-home")
+    yield from _serve(home, "--behind-proxy")
+
+
+def _login(
+    dashboard: Dashboard,
+    user: str,
+    password: str,
+    origin: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> requests.Response:
     headers = {"Origin": origin} if origin else {}
+    headers.update(extra_headers or {})
     return requests.post(
         f"{dashboard.url}login",
         data={"username": user, "password": password},
@@ -167,6 +180,20 @@ def test_the_session_cookie_is_httponly_and_samesite_lax_without_secure_over_htt
     assert answer.status_code == 302 and "error" not in answer.headers["Location"]
     for name in ("user", "id_token"):
         assert _cookie_attributes(answer, name) == {"httponly": "True", "secure": "False", "samesite": "lax"}
+
+
+def test_behind_a_tls_proxy_the_cookie_is_secure_only_when_the_proxy_says_https(
+    plain: Dashboard, proxied: Dashboard
+) -> None:
+    https = {"X-Forwarded-Proto": "https"}
+    answer = _login(proxied, "admin", proxied.admin_password, origin=proxied.origin, extra_headers=https)
+    assert answer.status_code == 302 and "error" not in answer.headers["Location"]
+    assert _cookie_attributes(answer, "user")["secure"] == "True"
+    plain_http = _login(proxied, "admin", proxied.admin_password, origin=proxied.origin)
+    assert _cookie_attributes(plain_http, "user")["secure"] == "False"
+    # without --behind-proxy the header is not trusted
+    ignored = _login(plain, "admin", plain.admin_password, origin=plain.origin, extra_headers=https)
+    assert _cookie_attributes(ignored, "user")["secure"] == "False"
 
 
 def test_lockout_after_failures_and_its_expiry(plain: Dashboard) -> None:

@@ -20,6 +20,15 @@ def _cts(sim: Any) -> dict[int, Any]:
     return dict(sim.cluster.containers)
 
 
+def test_a_secret_file_is_mode_600_before_its_content_is_written(px: Any, sim: Any) -> None:
+    app = px.apps.deploy(APP, name="hushed")
+    inside = sim.cluster.containers[app.vmid].inside
+    env_file = f"/opt/proximity/{APP}/.env"  # the Compose project is named after the entry
+    touching = [argv for argv in inside.exec_log if env_file in argv]
+    assert touching == [["tee", env_file], ["chmod", "600", env_file], ["tee", env_file]]
+    assert inside.fs.mode(env_file) & 0o777 == 0o600
+
+
 def test_deploy_compose_end_to_end(px: Any, sim: Any) -> None:
     events: list[Any] = []
     app = px.apps.deploy(APP, name="notify", on_event=events.append)

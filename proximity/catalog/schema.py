@@ -7,35 +7,10 @@ field path instead of being silently ignored.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-CATEGORIES: tuple[str, ...] = (
-    "media",
-    "downloads",
-    "home-automation",
-    "productivity",
-    "documents",
-    "photos",
-    "development",
-    "monitoring",
-    "networking",
-    "dns",
-    "security",
-    "databases",
-    "ai",
-    "communication",
-    "dashboards",
-    "storage",
-    "backup",
-    "finance",
-    "automation",
-    "analytics",
-    "education",
-    "gaming",
-    "other",
-)
 Category = Literal[
     "media",
     "downloads",
@@ -61,6 +36,7 @@ Category = Literal[
     "gaming",
     "other",
 ]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 APP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"

@@ -17,53 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proximity.sim.errors import ApiError
+from proximity.sim.schema_formats import PRIVILEGES
 
 TICKET_LIFETIME = 7200  # seconds, as PVE
-ALL_PRIVILEGES: frozenset[str] = frozenset(
-    {
-        "Datastore.Allocate",
-        "Datastore.AllocateSpace",
-        "Datastore.AllocateTemplate",
-        "Datastore.Audit",
-        "Group.Allocate",
-        "Mapping.Audit",
-        "Mapping.Modify",
-        "Mapping.Use",
-        "Permissions.Modify",
-        "Pool.Allocate",
-        "Pool.Audit",
-        "Realm.Allocate",
-        "Realm.AllocateUser",
-        "SDN.Allocate",
-        "SDN.Audit",
-        "SDN.Use",
-        "Sys.AccessNetwork",
-        "Sys.Audit",
-        "Sys.Console",
-        "Sys.Incoming",
-        "Sys.Modify",
-        "Sys.PowerMgmt",
-        "Sys.Syslog",
-        "User.Modify",
-        "VM.Allocate",
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Clone",
-        "VM.Config.CDROM",
-        "VM.Config.CPU",
-        "VM.Config.Cloudinit",
-        "VM.Config.Disk",
-        "VM.Config.HWType",
-        "VM.Config.Memory",
-        "VM.Config.Network",
-        "VM.Config.Options",
-        "VM.Console",
-        "VM.Migrate",
-        "VM.PowerMgmt",
-        "VM.Snapshot",
-        "VM.Snapshot.Rollback",
-    }
-)
+ALL_PRIVILEGES: frozenset[str] = PRIVILEGES  # every PVE 9 privilege (the Administrator role's)
 _VM_ADMIN = frozenset(p for p in ALL_PRIVILEGES if p.startswith("VM."))
 ROLES: dict[str, frozenset[str]] = {
     "Administrator": ALL_PRIVILEGES,

@@ -136,10 +136,7 @@ def simulated_fleet(
         timings["create_containers_s"] = round(time.perf_counter() - began, 1)
         px = stack.enter_context(Proximity(stack.enter_context(tempfile.TemporaryDirectory())))
         for index, sim in enumerate(sims):
-            px.hosts.add(
-                f"pve{index + 1}", sim.url, token_id=sim.token_id, token_secret=sim.token_secret,
-                fingerprint=sim.fingerprint, ssh_port=sim.ssh_port, ssh_password=sim.root_password,
-            )  # fmt: skip
+            px.hosts.add(f"pve{index + 1}", **sim.host_options())
         began, adopted = time.perf_counter(), 0
         for index, size in enumerate(per_host):
             for offset in range(size):

@@ -36,15 +36,7 @@ IMAGE_TEMPLATE = "local:vztmpl/{file}"
 
 
 def _add(px: Any, sim: Simulator, name: str = "lab") -> Any:
-    return px.hosts.add(
-        name,
-        sim.url,
-        token_id=sim.token_id,
-        token_secret=sim.token_secret,
-        fingerprint=sim.fingerprint,
-        ssh_port=sim.ssh_port,
-        ssh_password=sim.root_password,
-    )
+    return px.hosts.add(name, **sim.host_options())
 
 
 class CountingProxmox:
@@ -198,15 +190,7 @@ def bench_concurrency(count: int) -> dict[str, Any]:
 
         async def run() -> dict[str, Any]:
             async with AsyncProximity(home) as px:
-                await px.hosts.add(
-                    "lab",
-                    sim.url,
-                    token_id=sim.token_id,
-                    token_secret=sim.token_secret,
-                    fingerprint=sim.fingerprint,
-                    ssh_port=sim.ssh_port,
-                    ssh_password=sim.root_password,
-                )
+                await px.hosts.add("lab", **sim.host_options())
                 nodes = [n.name for n in await px.hosts.nodes("lab")]
                 for node in nodes:  # image present everywhere, so both runs do the same work
                     await px.apps.deploy(APP, name=f"warm-{node}", node=node, method="oci")

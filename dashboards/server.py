@@ -58,15 +58,7 @@ def add_demo_host(home: Path, simulator: Any) -> str:
                     f"host {DEMO_HOST!r} in {home} belongs to an earlier simulator run and still has apps "
                     f"({error}); use a fresh state directory (--db DIR) for the demo"
                 ) from None
-        px.hosts.add(
-            DEMO_HOST,
-            simulator.url,
-            token_id=simulator.token_id,
-            token_secret=simulator.token_secret,
-            fingerprint=simulator.fingerprint,
-            ssh_port=simulator.ssh_port,
-            ssh_password=simulator.root_password,
-        )
+        px.hosts.add(DEMO_HOST, **simulator.host_options())
     return "re-pointed" if DEMO_HOST in existing else "added"
 
 

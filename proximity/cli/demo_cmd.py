@@ -54,15 +54,7 @@ def demo(catalog_id: str, nodes: int, time_scale: float, keep: bool) -> None:
         _step(1, f"Simulator up: {sim.url} ({nodes} nodes), certificate {sim.fingerprint[:23]}...")
         with Proximity(home, front_end="demo") as px:
             _step(2, "Add it as host 'lab' (API token, certificate fingerprint pinned, SSH host keys pinned)")
-            host = px.hosts.add(
-                "lab",
-                sim.url,
-                token_id=sim.token_id,
-                token_secret=sim.token_secret,
-                fingerprint=sim.fingerprint,
-                ssh_port=sim.ssh_port,
-                ssh_password=sim.root_password,
-            )
+            host = px.hosts.add("lab", **sim.host_options())
             report = px.hosts.test("lab")
             console.print(
                 f"   PVE {report.version}, nodes {', '.join(report.nodes)}, API {report.api_latency_ms} ms,"

@@ -170,6 +170,18 @@ class Simulator:
         """Block until a task has stopped and return its status (as GET .../status answers)."""
         return self.tasks.wait(upid, timeout).status_dict()
 
+    def host_options(self) -> dict[str, Any]:
+        """How to reach this simulator as a Proxmox host: ``px.hosts.add("lab", **sim.host_options())``
+        (URL, admin API token, certificate fingerprint, SSH port and root password)."""
+        return {
+            "url": self.url,
+            "token_id": self.token_id,
+            "token_secret": self.token_secret,
+            "fingerprint": self.fingerprint,
+            "ssh_port": self.ssh_port,
+            "ssh_password": self.root_password,
+        }
+
     def ssh_command_log(self) -> list[tuple[str, str]]:
         """(node, command line) of every SSH exec request, oldest first, as received (the last 5,000)."""
         return self._ssh_handle.command_log() if self._ssh_handle is not None else []

@@ -57,23 +57,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("dash-home")
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-c",
-        "from proximity.cli import main; main()",
-        "dashboard",
-        "--demo",
-        "--port",
-        str(port),
-        "--db",
-        str(home),
-        "--time-scale",
-        "0.02",
-    ]
+def serve_dashboard(home: Path, *options: str) -> Iterator[Served]:
+    """Run ``proximity dashboard --db HOME OPTIONS`` on a free port until the caller is done; yields it once
+    it listens (with the first admin's password, when it created one)."""
+    command = [sys.executable, "-c", "from proximity.cli import main; main()", "dashboard"]
+    command += ["--port", str(_free_port()), "--db", str(home), *options]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     password, url, lines = "", "", []
     deadline = time.monotonic() + 60
@@ -83,11 +71,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         if not line:
             break
         lines.append(line)
-        found = re.search(r"created user 'admin' with password: (\S+)", line)
-        if found:
+        if found := re.search(r"created user 'admin' with password: (\S+)", line):
             password = found.group(1)
-        found = re.search(r"Proximity dashboard: (http://\S+)", line)
-        if found:
+        if found := re.search(r"Proximity dashboard: (https?://\S+)", line):
             url = found.group(1)
     if not url:
         process.kill()
@@ -102,6 +88,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve_dashboard(tmp_path_factory.mktemp("dash-home"), "--demo", "--time-scale", "0.02")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 import requests
 
 from dashboards.users import MAX_FAILURES, USERS_FILE
+from tests.dashboard.conftest import serve_dashboard
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,14 +45,6 @@ class Dashboard:
         return str(self.ca) if self.ca else True
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from proximity.cli import main; main()", "dashboard", "--db", str(home)]
     return subprocess.run(
@@ -61,34 +53,8 @@ def _cli(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess
 
 
 def _serve(home: Path, *extra: str) -> Iterator[Dashboard]:
-    port = _free_port()
-    command = [sys.executable, "-c", "from proximity.cli import main; main()", "dashboard"]
-    command += ["--port", str(port), "--db", str(home), *extra]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    password, url, lines = "", "", []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not url:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if found := re.search(r"created user 'admin' with password: (\S+)", line):
-            password = found.group(1)
-        if found := re.search(r"Proximity dashboard: (https?://\S+)", line):
-            url = found.group(1)
-    if not url:
-        process.kill()
-        pytest.fail("the dashboard did not start:\n" + "".join(lines))
-    threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
-    try:
-        yield Dashboard(url, home, password)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    for served in serve_dashboard(home, *extra):
+        yield Dashboard(served.url, home, served.admin_password)
 
 
 @pytest.fixture(scope="module")

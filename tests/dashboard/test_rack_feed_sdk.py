@@ -28,15 +28,7 @@ def px(simulator: Any, tmp_path: Path) -> Iterator[Any]:
     from proximity import Proximity
 
     client = Proximity(tmp_path / "state", front_end="test", **FAST)
-    client.hosts.add(
-        "lab",
-        simulator.url,
-        token_id=simulator.token_id,
-        token_secret=simulator.token_secret,
-        fingerprint=simulator.fingerprint,
-        ssh_port=simulator.ssh_port,
-        ssh_password=simulator.root_password,
-    )
+    client.hosts.add("lab", **simulator.host_options())
     try:
         yield client
     finally:

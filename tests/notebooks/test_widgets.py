@@ -62,15 +62,7 @@ def px(cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from proximity import Proximity
 
     client = Proximity(tmp_path_factory.mktemp("widgets") / "state", front_end="test")
-    client.hosts.add(
-        "lab",
-        cluster.url,
-        token_id=cluster.token_id,
-        token_secret=cluster.token_secret,
-        fingerprint=cluster.fingerprint,
-        ssh_port=cluster.ssh_port,
-        ssh_password=cluster.root_password,
-    )
+    client.hosts.add("lab", **cluster.host_options())
     client.update_settings(health_timeout_s=20)
     try:
         yield client
@@ -207,15 +199,7 @@ def test_an_unreachable_host_stays_in_the_rack_with_its_error(px: Any, tmp_path:
 
     home = tmp_path / "state"
     with Simulator(nodes=1, time_scale=0.01) as other, Proximity(home, front_end="test") as first:
-        first.hosts.add(
-            "gone",
-            other.url,
-            token_id=other.token_id,
-            token_secret=other.token_secret,
-            fingerprint=other.fingerprint,
-            ssh_port=other.ssh_port,
-            ssh_password=other.root_password,
-        )
+        first.hosts.add("gone", **other.host_options())
     # the host is down now; a new client (no kept-alive connection) finds it unreachable
     with Proximity(home, front_end="test") as later:
         fleet = collect_fleet(later)

@@ -28,15 +28,7 @@ def px(tmp_path: Path) -> Iterator[Any]:
 
     with Simulator(nodes=2, time_scale=0.01) as sim:
         client = Proximity(tmp_path / "state", front_end="test", **FAST)
-        client.hosts.add(
-            "lab",
-            sim.url,
-            token_id=sim.token_id,
-            token_secret=sim.token_secret,
-            fingerprint=sim.fingerprint,
-            ssh_port=sim.ssh_port,
-            ssh_password=sim.root_password,
-        )
+        client.hosts.add("lab", **sim.host_options())
         client.update_settings(health_timeout_s=20, task_timeout_s=60)
         try:
             yield client

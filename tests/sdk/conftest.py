@@ -47,15 +47,7 @@ def module_faults_cleared(module_sim: Any) -> Iterator[Any]:
 
 
 def add_lab(px: Any, sim: Any) -> Any:
-    return px.hosts.add(
-        "lab",
-        sim.url,
-        token_id=sim.token_id,
-        token_secret=sim.token_secret,
-        fingerprint=sim.fingerprint,
-        ssh_port=sim.ssh_port,
-        ssh_password=sim.root_password,
-    )
+    return px.hosts.add("lab", **sim.host_options())
 
 
 @pytest.fixture

@@ -16,15 +16,7 @@ from tests.sdk.conftest import FAST
 def test_concurrent_deploys_and_event_stream(sim: Any, tmp_path: Path) -> None:
     async def main() -> None:
         async with AsyncProximity(tmp_path / "state", **FAST) as px:
-            await px.hosts.add(
-                "lab",
-                sim.url,
-                token_id=sim.token_id,
-                token_secret=sim.token_secret,
-                fingerprint=sim.fingerprint,
-                ssh_port=sim.ssh_port,
-                ssh_password=sim.root_password,
-            )
+            await px.hosts.add("lab", **sim.host_options())
             px.update_settings(max_jobs_per_node=2)
             async with anyio.create_task_group() as tg:
                 for i in range(8):

@@ -20,10 +20,9 @@ FAST = {
 
 
 def _simulator() -> Iterator[Any]:
-    simulator = pytest.importorskip("proximity.sim", reason="the simulator is not available")
-    if not hasattr(simulator, "Simulator"):
-        pytest.skip("the simulator is not available yet")
-    with simulator.Simulator(nodes=3, time_scale=0.01) as running:
+    from proximity.sim import Simulator
+
+    with Simulator(nodes=3, time_scale=0.01) as running:
         yield running
 
 
